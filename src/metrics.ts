@@ -1,0 +1,102 @@
+/**
+ * Process-wide counters in Prometheus text format (`GET /metrics`). Servers and the app write
+ * into one {@linkcode Metrics}; the app only renders it, so it never needs to know which server
+ * produced a number.
+ *
+ * @module
+ */
+
+/** How response body bytes left the process. */
+export type SendPath = "sendfile" | "copy" | "stream";
+/** How request body bytes reached a file. */
+export type IngestPath = "splice" | "stream";
+
+/** Counters and gauges of one server process. */
+export class Metrics {
+  /** Responses by status code. */
+  readonly requestsByStatus = new Map<number, number>();
+  /** Response body bytes by the path they took. */
+  readonly bytesSent: Record<SendPath, number> = { sendfile: 0, copy: 0, stream: 0 };
+  /** Request body bytes written to files, by path. */
+  readonly bytesIngested: Record<IngestPath, number> = { splice: 0, stream: 0 };
+  /** Connections open now. */
+  activeConnections = 0;
+  /** Connections accepted since start. */
+  acceptedConnections = 0;
+  /** Connections closed since start. */
+  closedConnections = 0;
+  /** sendfile(2) calls made. */
+  sendfileCalls = 0;
+  /** splice(2) calls made. */
+  spliceCalls = 0;
+  /** Times a write found the socket full (EAGAIN) and waited for EPOLLOUT. */
+  eagainWaits = 0;
+  /** Uploads that completed and were renamed into place. */
+  uploadsCompleted = 0;
+  /** Uploads that failed or were interrupted (nothing left behind). */
+  uploadsAborted = 0;
+
+  /** Counts one response with `status`. */
+  countRequest(status: number): void {
+    this.requestsByStatus.set(status, (this.requestsByStatus.get(status) ?? 0) + 1);
+  }
+
+  /** Renders all counters in the Prometheus text exposition format (version 0.0.4). */
+  render(): string {
+    const lines: string[] = [];
+    const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+    };
+    metric(
+      "zerocast_requests_total",
+      "counter",
+      "HTTP responses by status code.",
+      [...this.requestsByStatus].sort((a, b) => a[0] - b[0]).map((
+        [code, n],
+      ) => [`{status="${code}"}`, n]),
+    );
+    metric(
+      "zerocast_bytes_sent_total",
+      "counter",
+      "Response body bytes by how they were sent.",
+      Object.entries(this.bytesSent).map(([path, n]) => [`{path="${path}"}`, n]),
+    );
+    metric(
+      "zerocast_bytes_ingested_total",
+      "counter",
+      "Request body bytes written to files by how they were written.",
+      Object.entries(this.bytesIngested).map(([path, n]) => [`{path="${path}"}`, n]),
+    );
+    metric("zerocast_active_connections", "gauge", "Open client connections.", [[
+      "",
+      this.activeConnections,
+    ]]);
+    metric("zerocast_connections_accepted_total", "counter", "Connections accepted.", [[
+      "",
+      this.acceptedConnections,
+    ]]);
+    metric("zerocast_connections_closed_total", "counter", "Connections closed.", [[
+      "",
+      this.closedConnections,
+    ]]);
+    metric("zerocast_sendfile_calls_total", "counter", "sendfile(2) calls.", [[
+      "",
+      this.sendfileCalls,
+    ]]);
+    metric("zerocast_splice_calls_total", "counter", "splice(2) calls.", [["", this.spliceCalls]]);
+    metric("zerocast_eagain_waits_total", "counter", "Writes that waited for EPOLLOUT.", [[
+      "",
+      this.eagainWaits,
+    ]]);
+    metric("zerocast_uploads_completed_total", "counter", "Uploads renamed into place.", [[
+      "",
+      this.uploadsCompleted,
+    ]]);
+    metric("zerocast_uploads_aborted_total", "counter", "Uploads that left nothing behind.", [[
+      "",
+      this.uploadsAborted,
+    ]]);
+    return lines.join("\n") + "\n";
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Options of the Hono app, with their documented defaults. The CLI builds them from flags; a
+ * library user passes them to {@linkcode createApp}.
+ *
+ * @module
+ */
+import { Metrics } from "./metrics.ts";
+
+/** Options of {@linkcode createApp}. */
+export interface AppOptions {
+  /** Media root directory; served under `/media/`. */
+  readonly root: string;
+  /** `Access-Control-Allow-Origin` value for media responses (default `*`). */
+  readonly cors?: string;
+  /** `Cache-Control` value for media responses (default: none sent). */
+  readonly cacheControl?: string;
+  /** Most ranges served as multipart/byteranges before answering 200 with the whole file (default 16). */
+  readonly maxRanges?: number;
+  /** Bytes read per pull when a file body is streamed (default 65536). */
+  readonly streamChunkSize?: number;
+  /** Counters rendered at `/metrics` (default: a new, private instance). */
+  readonly metrics?: Metrics;
+  /** Live ingest (PUT/DELETE); off unless a token is set. */
+  readonly ingest?: IngestOptions;
+}
+
+/** Options of live ingest (issue: live ingest). */
+export interface IngestOptions {
+  /** Bearer token that authorises PUT and DELETE. Ingest is off without one. */
+  readonly token: string;
+  /** URL prefix under which uploads are allowed (default `/media/live/`). */
+  readonly prefix?: string;
+  /** Largest upload in bytes (default 1 GiB). */
+  readonly maxBytes?: number;
+  /** Idle time after which an upload is aborted, in ms (default 30000). */
+  readonly idleTimeoutMs?: number;
+  /** fsync each upload before renaming it into place (default true). */
+  readonly fsync?: boolean;
+}
+
+/** Default of {@linkcode AppOptions.maxRanges}. */
+export const DEFAULT_MAX_RANGES = 16;
+/** Default of {@linkcode AppOptions.cors}. */
+export const DEFAULT_CORS_ORIGIN = "*";
+
+/** Options with every default filled in. */
+export interface ResolvedAppOptions {
+  readonly root: string;
+  readonly cors: string;
+  readonly cacheControl: string | undefined;
+  readonly maxRanges: number;
+  readonly streamChunkSize: number;
+  readonly metrics: Metrics;
+  readonly ingest: IngestOptions | undefined;
+}
+
+/** Fills in defaults; `root` must already be an absolute real path. */
+export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
+  return {
+    root: options.root,
+    cors: options.cors ?? DEFAULT_CORS_ORIGIN,
+    cacheControl: options.cacheControl,
+    maxRanges: options.maxRanges ?? DEFAULT_MAX_RANGES,
+    streamChunkSize: options.streamChunkSize ?? 64 * 1024,
+    metrics: options.metrics ?? new Metrics(),
+    ingest: options.ingest,
+  };
+}
