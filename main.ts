@@ -70,6 +70,7 @@ async function main(args: string[]): Promise<number> {
       prefix: config.ingestPrefix,
       maxBytes: config.ingestMaxBytes,
       fsync: config.ingestFsync,
+      idleTimeoutMs: config.ingestIdleTimeoutMs,
     },
   });
   const onResponse = config.quiet ? undefined : stdoutAccessLog();

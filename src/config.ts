@@ -43,6 +43,8 @@ export interface Config {
   readonly ingestMaxBytes: number;
   /** fsync uploads before rename (default on). */
   readonly ingestFsync: boolean;
+  /** Abort an upload when no body byte arrives for this long, in ms (default 30000). */
+  readonly ingestIdleTimeoutMs: number;
 }
 
 /** A user error on the command line: printed as one line, exit code 2. */
@@ -62,6 +64,8 @@ export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 8080;
 /** Default grace period for in-flight responses at shutdown. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
+/** Default per-upload idle timeout. */
+export const DEFAULT_INGEST_IDLE_TIMEOUT_MS = 30_000;
 /** Default per-upload size limit. */
 export const DEFAULT_INGEST_MAX_BYTES = 1024 ** 3;
 
@@ -88,6 +92,8 @@ Flags:
   --ingest-prefix PATH   URL prefix that accepts uploads (default /media/live/)
   --ingest-max-bytes N   largest upload in bytes (default 1073741824)
   --no-ingest-fsync      do not fsync uploads before renaming them into place
+  --ingest-idle-timeout MS
+                         abort an upload after this many ms without a body byte (default 30000)
   --quiet                no access log
   --help                 show this help
 `;
@@ -145,6 +151,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "ingest-prefix": { type: "string" },
         "ingest-max-bytes": { type: "string" },
         "no-ingest-fsync": { type: "boolean" },
+        "ingest-idle-timeout": { type: "string" },
         quiet: { type: "boolean" },
         help: { type: "boolean" },
       },
@@ -223,6 +230,9 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
       ? parsePositiveInt("ingest-max-bytes", v["ingest-max-bytes"], 0)
       : DEFAULT_INGEST_MAX_BYTES,
     ingestFsync: !(v["no-ingest-fsync"] ?? false),
+    ingestIdleTimeoutMs: v["ingest-idle-timeout"] !== undefined
+      ? parsePositiveInt("ingest-idle-timeout", v["ingest-idle-timeout"], 1)
+      : DEFAULT_INGEST_IDLE_TIMEOUT_MS,
   };
 }
 

@@ -54,3 +54,14 @@ export class BodyTimeoutError extends Error {
     this.name = "BodyTimeoutError";
   }
 }
+
+/** The request body ended early or broke (client disconnect, bad chunk framing). */
+export class BodyAbortedError extends Error {
+  /** Wraps what the body stream or socket raised. */
+  constructor(cause: unknown) {
+    super(`request body aborted: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = "BodyAbortedError";
+  }
+}

@@ -8,7 +8,7 @@
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** Engines every engine-agnostic integration suite runs against. */
-export const ENGINES: readonly Engine[] = ["stream"];
+export const ENGINES: readonly Engine[] = ["stream", "zero-copy"];
 
 /** Which server runs the app. */
 export type Engine = "stream" | "zero-copy";

@@ -1,0 +1,67 @@
+/**
+ * `multipart/byteranges` bodies (RFC 9110 §14.6) as {@linkcode FileBody} parts: the part
+ * headers and boundaries are small in-memory byte arrays and each range is a
+ * {@linkcode FileSlice}, so a zero-copy server still sends the file bytes with sendfile and the
+ * exact Content-Length is known before the first byte is sent.
+ *
+ * Layout (RFC 2046 §5.1.1; the CRLF before each delimiter belongs to the delimiter):
+ *
+ * ```
+ * --B CRLF Content-Type: T CRLF Content-Range: bytes a-b/size CRLF CRLF <bytes>
+ * CRLF --B CRLF ... <bytes>
+ * CRLF --B-- CRLF
+ * ```
+ *
+ * @module
+ */
+import type { BodyPart, FileIdentity } from "../file_body.ts";
+import type { ByteRange } from "./range.ts";
+
+/** A multipart/byteranges body ready to wrap in a FileBody. */
+export interface MultipartBody {
+  /** `multipart/byteranges; boundary=...` */
+  readonly contentType: string;
+  /** Part headers, file slices and the closing delimiter, in order. */
+  readonly parts: readonly BodyPart[];
+  /** Exact total length in bytes (the response's Content-Length). */
+  readonly byteLength: number;
+}
+
+const encoder = new TextEncoder();
+
+/** Returns a fresh random boundary (24 hex chars; never found by chance in the file). */
+export function randomBoundary(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  let hex = "";
+  for (const b of bytes) hex += (b < 16 ? "0" : "") + b.toString(16);
+  return `zerocast-${hex}`;
+}
+
+/**
+ * Builds the body for `ranges` of the file at `path` (a real path) described by `identity`.
+ * `partType` is the Content-Type of each part (the file's own type).
+ */
+export function multipartByteranges(
+  path: string,
+  identity: FileIdentity,
+  ranges: readonly ByteRange[],
+  partType: string,
+  boundary: string = randomBoundary(),
+): MultipartBody {
+  const parts: BodyPart[] = [];
+  let byteLength = 0;
+  for (let i = 0; i < ranges.length; i++) {
+    const { start, end } = ranges[i];
+    const head = encoder.encode(
+      `${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Type: ${partType}\r\n` +
+        `Content-Range: bytes ${start}-${end}/${identity.size}\r\n\r\n`,
+    );
+    const length = end - start + 1;
+    parts.push(head, { path, offset: start, length, identity });
+    byteLength += head.byteLength + length;
+  }
+  const tail = encoder.encode(`\r\n--${boundary}--\r\n`);
+  parts.push(tail);
+  byteLength += tail.byteLength;
+  return { contentType: `multipart/byteranges; boundary=${boundary}`, parts, byteLength };
+}

@@ -1,0 +1,132 @@
+/**
+ * Safe mapping of a request path to a file under the media root.
+ *
+ * The raw request-target path (as sent, before any decoding) is split on `/` first and each
+ * segment is percent-decoded exactly once, so an encoded `/` can never create a new segment.
+ * Then:
+ *
+ * - 400 Bad Request — not a name this server could ever serve: malformed percent-encoding or
+ *   invalid UTF-8; an encoded `/` (`%2F`); a backslash (raw or `%5C`); NUL or any other control
+ *   character; a `%` left after the one decode (double encoding such as `%252e%252e`, which is
+ *   how "route one path, serve another" bugs work, so file names containing `%` are not
+ *   servable); `.` or `..` segments (raw or encoded, e.g. `%2e%2e`); empty segments (`//`).
+ * - 404 Not Found — a valid name that is not served: a dotfile or dot-directory segment; a
+ *   trailing `/` or the root itself (directories; listing belongs elsewhere); a missing file; a
+ *   path whose real path (`Deno.realPathSync`, symlinks resolved) leaves the real root or passes
+ *   through a dot segment.
+ *
+ * Nothing is cached: every request resolves the real path afresh (one `realpath(3)`), so a
+ * symlink changed on disk is honoured on the next request. Remaining race: a symlink swapped
+ * between this check and the later open is not detected (Deno.open has no O_NOFOLLOW); it only
+ * matters if untrusted users can create symlinks inside the root.
+ *
+ * @module
+ */
+
+/** Outcome of {@linkcode MediaPathResolver.resolve}. */
+export type PathResolution =
+  | { readonly kind: "ok"; readonly path: string }
+  | { readonly kind: "bad-request" }
+  | { readonly kind: "not-found" };
+
+const BAD_REQUEST: PathResolution = { kind: "bad-request" };
+const NOT_FOUND: PathResolution = { kind: "not-found" };
+
+/** Characters never allowed in a decoded segment: C0 controls, DEL, `\`, `/` and `%`. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const FORBIDDEN_IN_SEGMENT = /[\x00-\x1f\x7f\\/%]/;
+
+/** Returns the raw path of a request URL: from the first `/` after the authority, no query or fragment. */
+export function rawPathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf(":") + 3);
+  if (start < 0) return "/";
+  let end = url.length;
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) { // ? or #
+      end = i;
+      break;
+    }
+  }
+  return url.slice(start, end);
+}
+
+/** Outcome of {@linkcode decodeSegments}. */
+export type SegmentDecoding =
+  | { readonly kind: "ok"; readonly segments: readonly string[] }
+  | { readonly kind: "bad-request" };
+
+const SEGMENTS_BAD_REQUEST: SegmentDecoding = { kind: "bad-request" };
+
+/**
+ * Splits a raw path below a mount (e.g. `live/a%20b.ts`) on `/` and percent-decodes each segment
+ * once, with the same 400 rules as {@linkcode MediaPathResolver.resolve}. For writers (ingest)
+ * whose target may not exist yet, so no real path is resolved. A trailing `/` gives a last
+ * segment `""`; dotfile segments are returned and left to the caller.
+ */
+export function decodeSegments(rest: string): SegmentDecoding {
+  const segments = rest.split("/");
+  const last = segments.length - 1;
+  for (let i = 0; i < segments.length; i++) {
+    let segment = segments[i];
+    if (segment === "") {
+      if (i !== last) return SEGMENTS_BAD_REQUEST; // `//`
+      continue;
+    }
+    if (segment.includes("%")) {
+      try {
+        segment = decodeURIComponent(segment);
+      } catch {
+        return SEGMENTS_BAD_REQUEST;
+      }
+      segments[i] = segment;
+    }
+    if (FORBIDDEN_IN_SEGMENT.test(segment)) return SEGMENTS_BAD_REQUEST;
+    if (segment === "." || segment === "..") return SEGMENTS_BAD_REQUEST;
+  }
+  return { kind: "ok", segments };
+}
+
+/** Resolves raw request paths under one mount prefix to real file paths inside a real root. */
+export class MediaPathResolver {
+  readonly #root: string;
+  readonly #rootPrefix: string;
+  readonly #mount: string;
+
+  /**
+   * `root` must be an absolute real path (symlink-free). `mount` is the raw URL prefix that maps
+   * to the root, with both slashes, e.g. `/media/`.
+   */
+  constructor(root: string, mount: string) {
+    this.#root = root.length > 1 && root.endsWith("/") ? root.slice(0, -1) : root;
+    this.#rootPrefix = this.#root === "/" ? "/" : this.#root + "/";
+    this.#mount = mount;
+  }
+
+  /** Maps the raw request path `rawPath` (e.g. `/media/a%20b.mp4`) to a real path or an error. */
+  resolve(rawPath: string): PathResolution {
+    if (!rawPath.startsWith(this.#mount)) return NOT_FOUND;
+    const rest = rawPath.slice(this.#mount.length);
+    if (rest === "") return NOT_FOUND; // the root directory itself
+    const decoded = decodeSegments(rest);
+    if (decoded.kind === "bad-request") return BAD_REQUEST;
+    const segments = decoded.segments;
+    // 404s only after every segment passed the 400 checks, so `/media/../` is still a 400.
+    if (segments[segments.length - 1] === "") return NOT_FOUND; // trailing slash: a directory
+    for (const segment of segments) {
+      if (segment.charCodeAt(0) === 0x2e) return NOT_FOUND; // dotfile or dot-directory
+    }
+    let real: string;
+    try {
+      real = Deno.realPathSync(this.#rootPrefix + segments.join("/"));
+    } catch {
+      return NOT_FOUND;
+    }
+    if (!real.startsWith(this.#rootPrefix) || real.length === this.#rootPrefix.length) {
+      return NOT_FOUND; // escaped the root through a symlink, or resolved to the root itself
+    }
+    const relative = real.slice(this.#rootPrefix.length);
+    if (relative.charCodeAt(0) === 0x2e || relative.includes("/.")) return NOT_FOUND;
+    return { kind: "ok", path: real };
+  }
+}

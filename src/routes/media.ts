@@ -1,0 +1,98 @@
+/**
+ * `/media/*`: files under the media root with full range semantics (see `src/file_response.ts`)
+ * and CORS for browser players (hls.js, MSE) on other origins.
+ *
+ * - `GET|HEAD /media/<path>` → the file; 400/404 for unsafe or missing paths (`src/media/path.ts`).
+ * - `OPTIONS /media/*` → 204 CORS preflight allowing `Range`, `If-Range` and the other
+ *   conditional request headers, methods GET, HEAD, OPTIONS; cached by the browser for a day.
+ * - Any other method → 405 with `Allow: GET, HEAD, OPTIONS`.
+ *
+ * Every response carries `Access-Control-Allow-Origin` (option `cors`, default `*`; with a
+ * specific origin also `Vary: Origin`) and an explicit `Access-Control-Expose-Headers` list
+ * (never `*`, which browsers ignore on credentialed requests).
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { fileResponseFromStat, type FileResponseOptions } from "../file_response.ts";
+import { MediaPathResolver, rawPathOf } from "../media/path.ts";
+import { statFile } from "../media/stat.ts";
+import type { ResolvedAppOptions } from "../options.ts";
+
+/** URL prefix the media root is served under. */
+export const MEDIA_MOUNT = "/media/";
+/** Methods `/media/*` answers. */
+export const MEDIA_ALLOW = "GET, HEAD, OPTIONS";
+/** Request headers a cross-origin player may send (preflight `Access-Control-Allow-Headers`). */
+export const CORS_ALLOW_HEADERS =
+  "Range, If-Range, If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since";
+/** Response headers exposed to cross-origin scripts. */
+export const CORS_EXPOSE_HEADERS = "Content-Range, Content-Length, Accept-Ranges, ETag";
+/** Seconds a browser may cache a preflight answer. */
+export const CORS_MAX_AGE = "86400";
+
+/** HLS and DASH playlists: served with `Cache-Control: no-cache`, segments keep the configured one. */
+const PLAYLIST = /\.(m3u8|mpd)$/i;
+
+/** Routes serving `options.root` under `/media/`. */
+export function mediaRoutes(options: ResolvedAppOptions): Hono {
+  const resolver = new MediaPathResolver(options.root, MEDIA_MOUNT);
+  // Built once: every media response carries these.
+  const corsHeaders: Record<string, string> = {
+    "access-control-allow-origin": options.cors,
+    "access-control-expose-headers": CORS_EXPOSE_HEADERS,
+    "x-content-type-options": "nosniff",
+  };
+  if (options.cors !== "*") corsHeaders["vary"] = "Origin";
+  const fileOptions: FileResponseOptions = {
+    cacheControl: options.cacheControl,
+    maxRanges: options.maxRanges,
+    chunkSize: options.streamChunkSize,
+    headers: corsHeaders,
+  };
+  // Live playlists change in place (live ingest); players must revalidate them every time.
+  const playlistOptions: FileResponseOptions = { ...fileOptions, cacheControl: "no-cache" };
+  const preflightHeaders: Record<string, string> = {
+    ...corsHeaders,
+    "access-control-allow-methods": MEDIA_ALLOW,
+    "access-control-allow-headers": CORS_ALLOW_HEADERS,
+    "access-control-max-age": CORS_MAX_AGE,
+  };
+  const notAllowedHeaders: Record<string, string> = {
+    ...corsHeaders,
+    "allow": MEDIA_ALLOW,
+    "content-type": "text/plain; charset=utf-8",
+  };
+
+  const app = new Hono();
+  app.on(["GET", "HEAD"], "/media/*", (c) => {
+    const request = c.req.raw;
+    const resolved = resolver.resolve(rawPathOf(request.url));
+    if (resolved.kind === "bad-request") return text(400, "bad request\n", corsHeaders);
+    if (resolved.kind === "not-found") return text(404, "not found\n", corsHeaders);
+    const stat = statFile(resolved.path);
+    if (stat === null || !stat.isFile) return text(404, "not found\n", corsHeaders);
+    const playlist = PLAYLIST.test(resolved.path);
+    return fileResponseFromStat(
+      request,
+      resolved.path,
+      stat,
+      playlist ? playlistOptions : fileOptions,
+    );
+  });
+  app.options("/media/*", () => new Response(null, { status: 204, headers: preflightHeaders }));
+  app.all("/media/*", () =>
+    new Response("method not allowed\n", {
+      status: 405,
+      headers: notAllowedHeaders,
+    }));
+  return app;
+}
+
+/** A short plain-text response. */
+function text(status: number, body: string, headers: Record<string, string>): Response {
+  return new Response(body, {
+    status,
+    headers: { ...headers, "content-type": "text/plain; charset=utf-8" },
+  });
+}
