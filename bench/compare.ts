@@ -21,6 +21,7 @@ import {
   type ServerId,
   type ServerSpec,
   serverSpecs,
+  setZerocastArgs,
   type StartedServer,
   wrkVersion,
 } from "./support/servers.ts";
@@ -46,6 +47,8 @@ const HELP = `deno task bench:compare [flags]
   --rss-connections N     connections held open for the RSS measurement (default 1000, 0 = off)
   --big-mib N             size of the range file in MiB (default 1024)
   --seed N                seed of the random ranges (default 1)
+  --max-minutes N         time budget; what would not fit is skipped and listed (default 6)
+  --zerocast-args "..."   extra main.ts flags for both zerocast engines (space-separated)
   --no-pin                do not pin server and client to separate CPUs
   --out FILE              results file (default bench/RESULTS.md)
   --no-write              print only
@@ -64,6 +67,8 @@ interface Flags {
   rssConnections: number;
   bigMiB: number;
   seed: number;
+  maxMinutes: number;
+  zerocastArgs: string[];
   pin: boolean;
   out: string | null;
 }
@@ -106,6 +111,8 @@ function parseFlags(args: string[]): Flags | null {
       "rss-connections": { type: "string" },
       "big-mib": { type: "string" },
       seed: { type: "string" },
+      "max-minutes": { type: "string" },
+      "zerocast-args": { type: "string" },
       "no-pin": { type: "boolean" },
       out: { type: "string" },
       "no-write": { type: "boolean" },
@@ -124,6 +131,8 @@ function parseFlags(args: string[]): Flags | null {
     rssConnections: Math.round(positive(values["rss-connections"], 1000, "rss-connections", true)),
     bigMiB: Math.round(positive(values["big-mib"], 1024, "big-mib")),
     seed: Math.round(positive(values.seed, 1, "seed", true)),
+    maxMinutes: positive(values["max-minutes"], 6, "max-minutes"),
+    zerocastArgs: (values["zerocast-args"] ?? "").split(/\s+/).filter((a) => a !== ""),
     pin: !values["no-pin"],
     out: values["no-write"]
       ? null
@@ -161,6 +170,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const started = performance.now();
+  const deadline = started + flags.maxMinutes * 60_000;
+  /** True when `seconds` more work still fits the time budget (keeps ~15 s for the report). */
+  const fits = (seconds: number) => performance.now() + (seconds + 15) * 1000 <= deadline;
   const pin = flags.pin && canPin();
   const serverCpu = pin ? 0 : undefined;
   const clientCpu = pin ? 1 : undefined;
@@ -182,6 +194,7 @@ async function main(): Promise<number> {
   const big = { ...files.big, path: bigPath };
   const small = { ...files.small, path: smallPath };
 
+  setZerocastArgs(flags.zerocastArgs);
   const specs = serverSpecs();
   const ready: ServerSpec[] = [];
   const versions: [string, string][] = [];
@@ -212,9 +225,14 @@ async function main(): Promise<number> {
     stopping.finally(() => Deno.exit(130));
   };
   Deno.addSignalListener("SIGINT", onInterrupt);
+  Deno.addSignalListener("SIGTERM", onInterrupt);
   try {
     for (let run = 1; run <= flags.runs; run++) {
       for (const spec of ready) {
+        if (!fits(5)) {
+          notes.push(`run ${run}, ${spec.label}: skipped, time budget (--max-minutes)`);
+          continue;
+        }
         const port = await freePort();
         if (!(await portIsFree(port))) throw new Error(`port ${port} is taken`);
         log(`run ${run}: ${spec.label} on port ${port}`);
@@ -255,6 +273,15 @@ async function main(): Promise<number> {
           for (const workload of workloadList) {
             if (workload.kind === "files" ? !spec.servesFiles : !spec.servesRoute) continue;
             for (const client of flags.clients) {
+              const needed = client === "own"
+                ? flags.warmup + flags.duration + 1
+                : Math.max(1, Math.round(flags.duration)) + 1;
+              if (!fits(needed)) {
+                notes.push(
+                  `run ${run}, ${spec.label}, ${workload.id}, ${client}: skipped, time budget`,
+                );
+                continue;
+              }
               try {
                 const m = await measure(
                   run,
@@ -288,6 +315,7 @@ async function main(): Promise<number> {
     }
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
+    Deno.removeSignalListener("SIGTERM", onInterrupt);
   }
 
   const seconds = (performance.now() - started) / 1000;
@@ -323,6 +351,14 @@ async function main(): Promise<number> {
       existing = await Deno.readTextFile(flags.out);
     } catch { /* first run */ }
     await Deno.writeTextFile(flags.out, mergeIntoResults(existing, generated));
+    // The repo's `deno fmt --check` covers markdown: format the file as the project does.
+    const fmt = await new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "--quiet", flags.out],
+      cwd: new URL("../", import.meta.url).pathname,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!fmt.success) log(`deno fmt ${flags.out} failed: ${new TextDecoder().decode(fmt.stderr)}`);
     log(`wrote ${flags.out}`);
   }
   return 0;

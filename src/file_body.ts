@@ -71,6 +71,21 @@ export class FileTruncatedError extends Error {
   }
 }
 
+/** Thrown into the stream when the path names another file version than the headers describe. */
+export class FileChangedError extends Error {
+  /** Creates the error for `path`. */
+  constructor(readonly path: string) {
+    super(`file replaced before it was sent: ${path}`);
+    this.name = "FileChangedError";
+  }
+}
+
+/** True when `info` (of an open file) is the version `identity` was computed from (ms mtime). */
+function sameVersion(info: Deno.FileInfo, identity: FileIdentity): boolean {
+  return info.dev === identity.dev && info.ino === identity.ino && info.size === identity.size &&
+    BigInt(info.mtime?.getTime() ?? 0) === identity.mtimeNs / 1_000_000n;
+}
+
 /**
  * A response body made of in-memory bytes and file slices.
  *
@@ -135,6 +150,10 @@ class PartReader {
             continue;
           }
           this.#file = await Deno.open(part.path, { read: true });
+          // The path may name a newer file than the one the headers describe (an upload renamed
+          // over it): sending its bytes under the old Content-Length/ETag would mix versions.
+          const info = await this.#file.stat();
+          if (!sameVersion(info, part.identity)) throw new FileChangedError(part.path);
           await this.#file.seek(part.offset, Deno.SeekMode.Start);
           this.#remaining = part.length;
           this.#sliceRead = 0;

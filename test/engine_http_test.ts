@@ -71,7 +71,7 @@ Deno.test("engine: fetch GET, async handler, remote address, request headers, by
   await using server = startEngine(testApp());
   const r1 = await fetch(`${server.base}/`);
   assert.equal(r1.status, 200);
-  assert.equal(r1.headers.get("content-type"), "text/plain; charset=UTF-8");
+  assert.match(r1.headers.get("content-type") ?? "", /^text\/plain; ?charset=UTF-8$/);
   assert.equal(r1.headers.get("content-length"), "5");
   assert.match(r1.headers.get("date") ?? "", /^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$/);
   assert.equal(await r1.text(), "hello");
@@ -126,7 +126,7 @@ Deno.test("engine: keep-alive and pipelined requests are answered in order", asy
     // slow first, fast later: answers must still come in request order (RFC 9112 §9.3.2)
     let pipeline = "GET /slow/30 HTTP/1.1\r\nHost: x\r\n\r\n";
     for (let i = 0; i < 50; i++) pipeline += `GET /n/${i} HTTP/1.1\r\nHost: x\r\n\r\n`;
-    pipeline += "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n";
+    pipeline += "HEAD /stream-length HTTP/1.1\r\nHost: x\r\n\r\n";
     pipeline += "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
     await writeAll(conn, enc.encode(pipeline));
     const result = await collect(conn, { responses: 53, headOnly: new Set([51]) });
@@ -135,7 +135,7 @@ Deno.test("engine: keep-alive and pipelined requests are answered in order", asy
     for (let i = 0; i < 50; i++) assert.equal(dec.decode(result.responses[i + 1].body), `n=${i}`);
     const head = result.responses[51];
     assert.equal(head.status, 200);
-    assert.equal(head.headers.get("content-length"), "5");
+    assert.equal(head.headers.get("content-length"), "10");
     assert.equal(dec.decode(result.responses[52].body), "abcdefgh");
     // and the connection is still usable afterwards
     await writeAll(conn, enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -188,13 +188,13 @@ Deno.test("engine: HEAD, 204 and 304 carry no body", async () => {
   await using server = startEngine(testApp());
   const r = await rawExchange(
     server.port,
-    "HEAD /bytes HTTP/1.1\r\nHost: x\r\n\r\n" +
+    "HEAD /stream-length HTTP/1.1\r\nHost: x\r\n\r\n" +
       "GET /status/204 HTTP/1.1\r\nHost: x\r\n\r\n" +
       "GET /status/304 HTTP/1.1\r\nHost: x\r\n\r\n" +
       "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     { responses: 4, headOnly: new Set([0]) },
   );
-  assert.equal(r.responses[0].headers.get("content-length"), "300000");
+  assert.equal(r.responses[0].headers.get("content-length"), "10");
   assert.equal(r.responses[1].status, 204);
   assert.equal(r.responses[1].headers.has("content-length"), false);
   assert.equal(r.responses[2].status, 304);
@@ -354,7 +354,7 @@ Deno.test("engine: curl over keep-alive, HTTP/1.0 and HEAD", { ignore: !have("cu
   assert.ok(text.endsWith("n=7"));
   const r10 = await curl(["-0", "-s", `${server.base}/stream`]);
   assert.equal(dec.decode(r10.stdout), "abcdefgh");
-  const head = await curl(["-I", `${server.base}/bytes`]);
-  assert.match(dec.decode(head.stdout), /content-length: 300000/i);
+  const head = await curl(["-I", `${server.base}/stream-length`]);
+  assert.match(dec.decode(head.stdout), /content-length: 10\r\n/i);
   void concat;
 });

@@ -104,8 +104,25 @@ Deno.test("request: names lower-cased, values trimmed, order and duplicates kept
 Deno.test("request: method case is preserved, uncommon methods work", () => {
   assert.equal(head("get / HTTP/1.1\r\nHost: a\r\n\r\n").method, "get");
   assert.equal(head("PROPFIND /d HTTP/1.1\r\nHost: a\r\n\r\n").method, "PROPFIND");
-  assert.equal(head("M-SEARCH * HTTP/1.1\r\nHost: a\r\n\r\n").target, "*");
-  assert.equal(head("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").method, "OPTIONS");
+  assert.equal(head("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").target, "*");
+});
+
+Deno.test("request: the four target forms are accepted, other targets are 400 (§3.2)", () => {
+  assert.equal(head("GET /a/b?c HTTP/1.1\r\nHost: a\r\n\r\n").target, "/a/b?c");
+  assert.equal(
+    head("GET http://example.com/x HTTP/1.1\r\nHost: a\r\n\r\n").target,
+    "http://example.com/x",
+  );
+  assert.equal(head("GET HTTPS://h/ HTTP/1.1\r\nHost: a\r\n\r\n").target, "HTTPS://h/");
+  assert.equal(head("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").target, "*");
+  assert.equal(
+    head("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n").target,
+    "example.com:443",
+  );
+  for (const bad of ["*", "foo", "@evil.com/x", "?q", "http:/x", "1http://x", "://x", "http:"]) {
+    assertError(`GET ${bad} HTTP/1.1\r\nHost: a\r\n\r\n`, 400);
+  }
+  assertError("M-SEARCH * HTTP/1.1\r\nHost: a\r\n\r\n", 400);
 });
 
 Deno.test("request: obs-text in values is decoded as latin1; target high bytes percent-encoded", () => {

@@ -14,6 +14,7 @@ import {
 } from "../src/probe/codec_strings.ts";
 import { probeMatroska } from "../src/probe/ebml.ts";
 import { probeIsoBmff } from "../src/probe/isobmff.ts";
+import { probeM3u8 } from "../src/probe/m3u8.ts";
 import { probeFile, probeFormatFor, probeSource } from "../src/probe/probe.ts";
 import { type ByteSource, BytesSource, FileSource } from "../src/probe/reader.ts";
 import { type MediaInfo, ProbeError } from "../src/probe/types.ts";
@@ -210,7 +211,8 @@ Deno.test("probe: format by extension, case-insensitive", () => {
   assert.equal(probeFormatFor("a.mov"), "isobmff");
   assert.equal(probeFormatFor("a.m4a"), "isobmff");
   assert.equal(probeFormatFor("dir.mp4/a.mkv"), "matroska");
-  assert.equal(probeFormatFor("a.m3u8"), undefined);
+  assert.equal(probeFormatFor("a.M3U8"), "hls");
+  assert.equal(probeFormatFor("a.ts"), undefined);
   assert.equal(probeFormatFor("mp4"), undefined);
 });
 
@@ -535,5 +537,45 @@ Deno.test("probe: Matroska TimestampScale, live files without Duration, bad inpu
   await assert.rejects(
     () => probeMatroska(new BytesSource(EBML_HEADER)),
     /truncated: no Segment/,
+  );
+});
+
+// ---------------------------------------------------------------- HLS playlists
+
+const playlist = (text: string) => probeM3u8(new BytesSource(ascii(text)));
+
+Deno.test("probe: HLS sample playlist is an 8 s VOD stream", async () => {
+  assert.deepEqual(await probeFile(`${MEDIA}hls/index.m3u8`), {
+    container: "hls",
+    live: false,
+    duration: 8,
+  });
+});
+
+Deno.test("probe: HLS live, master and invalid playlists", async () => {
+  const live = await playlist("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\na.ts\n");
+  assert.deepEqual(live, { container: "hls", live: true });
+  const master = await playlist(
+    "#EXTM3U\r\n" +
+      '#EXT-X-STREAM-INF:BANDWIDTH=800000,CODECS="avc1.4d401f,mp4a.40.2",RESOLUTION=640x360\r\n' +
+      "low/index.m3u8\r\n" +
+      '#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720,CODECS="avc1.640028,mp4a.40.2"\r\n' +
+      "high/index.m3u8\r\n",
+  );
+  assert.deepEqual(master, {
+    container: "hls",
+    width: 640,
+    height: 360,
+    videoCodec: "avc1.4d401f",
+    audioCodec: "mp4a.40.2",
+    variants: 2,
+    live: false,
+  });
+  await assert.rejects(() => playlist(""), /empty file/);
+  await assert.rejects(() => playlist("<html>"), /not an HLS playlist/);
+  await assert.rejects(() => playlist("#EXTM3U\n#EXTINF:abc,\n"), /bad #EXTINF/);
+  await assert.rejects(
+    () => probeM3u8(new BytesSource(u8(0x23, 0xff, 0xfe))),
+    /not UTF-8/,
   );
 });

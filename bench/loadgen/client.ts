@@ -112,6 +112,10 @@ interface Connection {
   bodyLength: number;
   closeAfter: boolean;
   sentAt: number;
+  /** The response's status differs from the expected one (counted when it completes). */
+  wrongStatus: boolean;
+  /** The response's Content-Length differs from the expected one. */
+  wrongLength: boolean;
 }
 
 /** Most header bytes accepted. */
@@ -274,6 +278,8 @@ export function runLoad(options: LoadOptions): LoadResult {
       bodyLength: 0,
       closeAfter: false,
       sentAt: 0,
+      wrongStatus: false,
+      wrongLength: false,
     };
     byFd[fd] = conn;
     return conn;
@@ -313,6 +319,8 @@ export function runLoad(options: LoadOptions): LoadResult {
     if (measuring) {
       requests++;
       bodyBytes += conn.bodyLength;
+      if (conn.wrongStatus) errors.status++;
+      if (conn.wrongLength) errors.length++;
       latency.record((performance.now() - conn.sentAt) * 1000);
     }
     if (conn.closeAfter) restart(conn, false);
@@ -344,10 +352,8 @@ export function runLoad(options: LoadOptions): LoadResult {
       restart(conn, false);
       return;
     }
-    if (measuring) {
-      if (head.status !== expectStatus) errors.status++;
-      if (expectLength !== undefined && head.contentLength !== expectLength) errors.length++;
-    }
+    conn.wrongStatus = head.status !== expectStatus;
+    conn.wrongLength = expectLength !== undefined && head.contentLength !== expectLength;
     conn.bodyLength = head.contentLength;
     conn.closeAfter = head.close;
     conn.remaining = head.contentLength - (bytes.byteLength - end);

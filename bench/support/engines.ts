@@ -11,7 +11,10 @@ import { LOOPBACK } from "./ports.ts";
 
 /** The shape of the adapter module this file relies on. */
 interface AdapterModule {
-  serve(app: FetchApp, options: { hostname: string; port: number }): Promise<ServerHandle>;
+  serve(
+    app: FetchApp,
+    options: { hostname: string; port: number },
+  ): ServerHandle | Promise<ServerHandle>;
 }
 
 /** Both engines serving one app. */

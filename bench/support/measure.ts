@@ -6,7 +6,7 @@
  * @module
  */
 import { runLoadProcess } from "../loadgen/run.ts";
-import { resetTreePeakRss, treeCpuSeconds, treePeakRssBytes } from "./proc.ts";
+import { machineBusySeconds, resetTreePeakRss, treeCpuSeconds, treePeakRssBytes } from "./proc.ts";
 import type { ServerId } from "./servers.ts";
 import type { Workload, WorkloadId } from "./workloads.ts";
 import { runWrk } from "./wrk.ts";
@@ -41,6 +41,8 @@ export interface Measurement {
   readonly serverCpuSeconds: number;
   /** CPU seconds of the client in the window. */
   readonly clientCpuSeconds: number;
+  /** CPU seconds anything else on the machine used in the window (disturbance). */
+  readonly otherCpuSeconds: number;
   /** Peak RSS of the server's process tree during this measurement (bytes). */
   readonly peakRssBytes: number;
   /** Errors (wrong status or length, parse errors, closed connections, wrk socket errors). */
@@ -71,8 +73,18 @@ export async function measure(
 ): Promise<Measurement> {
   let cpuStart = 0;
   let cpuEnd = 0;
-  const onStart = () => cpuStart = treeCpuSeconds(server.pid);
-  const onEnd = () => cpuEnd = treeCpuSeconds(server.pid);
+  let busyStart = 0;
+  let busyEnd = 0;
+  const onStart = () => {
+    cpuStart = treeCpuSeconds(server.pid);
+    busyStart = machineBusySeconds();
+  };
+  const onEnd = () => {
+    cpuEnd = treeCpuSeconds(server.pid);
+    busyEnd = machineBusySeconds();
+  };
+  const other = (clientCpu: number) =>
+    Math.max(0, busyEnd - busyStart - (cpuEnd - cpuStart) - clientCpu);
   resetTreePeakRss(server.pid);
   const base = { run, server: server.id, workload: workload.id, client };
   if (client === "own") {
@@ -103,6 +115,7 @@ export async function measure(
       p99Us: result.latencyUs.p99,
       serverCpuSeconds: cpuEnd - cpuStart,
       clientCpuSeconds: result.clientCpuSeconds,
+      otherCpuSeconds: other(result.clientCpuSeconds),
       peakRssBytes: treePeakRssBytes(server.pid),
       errors: e.status + e.length + e.parse + e.closed,
     };
@@ -127,6 +140,7 @@ export async function measure(
     p99Us: result.p99,
     serverCpuSeconds: cpuEnd - cpuStart,
     clientCpuSeconds: result.clientCpuSeconds,
+    otherCpuSeconds: other(result.clientCpuSeconds),
     peakRssBytes: treePeakRssBytes(server.pid),
     errors: result.errors,
   };

@@ -115,3 +115,15 @@ export function selfChildrenCpuSeconds(): number {
   const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
   return (Number(rest[13]) + Number(rest[14])) / TICKS_PER_SECOND;
 }
+
+/**
+ * CPU seconds the whole machine has been busy (all CPUs; user, nice, system, irq, softirq and
+ * steal from `/proc/stat`). Minus the server's and the client's share over a window, it tells
+ * how much other work disturbed a measurement.
+ */
+export function machineBusySeconds(): number {
+  const line = Deno.readTextFileSync("/proc/stat").split("\n", 1)[0];
+  const [user, nice, system, _idle, _iowait, irq, softirq, steal] = line.trim().split(/\s+/)
+    .slice(1).map(Number);
+  return (user + nice + system + irq + softirq + (steal || 0)) / TICKS_PER_SECOND;
+}

@@ -61,9 +61,10 @@ function reference(measurements: readonly Measurement[]): ServerId | undefined {
   return undefined;
 }
 
-function table(header: string[], rows: string[][]): string {
+/** A markdown table whose first `textColumns` columns are left-aligned, the rest right. */
+function table(header: string[], rows: string[][], textColumns = 2): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  const align = header.map((_, i) => (i < 2 ? "---" : "---:"));
+  const align = header.map((_, i) => (i < textColumns ? "---" : "---:"));
   return [line(header), line(align), ...rows.map(line)].join("\n");
 }
 
@@ -93,6 +94,7 @@ function workloadTable(report: Report, run: number, workload: Workload): string 
         fixed(cpu(m), files ? 2 : 1),
         fixed((100 * m.serverCpuSeconds) / m.seconds, 0),
         fixed((100 * m.clientCpuSeconds) / m.seconds, 0),
+        fixed((100 * m.otherCpuSeconds) / m.seconds, 0),
         mb(m.peakRssBytes),
         String(m.errors),
         speed,
@@ -110,6 +112,7 @@ function workloadTable(report: Report, run: number, workload: Workload): string 
     files ? "server CPU s/GB" : "server CPU µs/req",
     "server CPU %",
     "client CPU %",
+    "other CPU %",
     "peak RSS MB",
     "errors",
     `${refLabel} ÷ this (${files ? "GB/s" : "req/s"})`,
@@ -179,9 +182,20 @@ export function renderReport(report: Report): string {
         mb(r.heldBytes),
         fixed((r.heldBytes - r.idleBytes) / 1000 / Math.max(1, r.connections), 1),
       ]),
+      3,
     ));
   }
 
+  out.push("");
+  out.push(
+    "Columns: req/s and GB/s (body bytes, 10^9) over the measured window; p50/p99 from request " +
+      "sent to last body byte; server CPU = utime + stime of the server's whole process tree " +
+      "(from /proc) per GB or per request, and as % of one core; client CPU likewise for the " +
+      "client (100% = the client was the limit); other CPU = everything else the machine ran in " +
+      "the window (2 cores = 200%; high values mean the numbers were disturbed); peak RSS = " +
+      "VmHWM of the server tree, reset before each measurement; ratios compare the zero-copy " +
+      "engine with each row, same run and same client (> 1 = zero-copy faster / cheaper).",
+  );
   for (const run of runs) {
     out.push("");
     out.push(`### Run ${run}`);

@@ -106,6 +106,14 @@ async function launch(
   return { url: `http://${LOOPBACK}:${port}`, pid: child.pid, child, stop };
 }
 
+/** Extra `main.ts` flags for both zerocast engines (compare's `--zerocast-args`). */
+let zerocastExtraArgs: string[] = [];
+
+/** Sets extra `main.ts` flags, e.g. engine tuning, for every later zerocast start. */
+export function setZerocastArgs(args: string[]): void {
+  zerocastExtraArgs = [...args];
+}
+
 function zerocast(engine: "zero-copy" | "stream"): ServerSpec {
   return {
     id: engine === "zero-copy" ? "zerocast-zero-copy" : "zerocast-stream",
@@ -117,7 +125,8 @@ function zerocast(engine: "zero-copy" | "stream"): ServerSpec {
       if (engine === "zero-copy" && !(await exists(ADAPTER))) {
         return { skip: "zero-copy engine (src/server/adapter.ts) not there yet" };
       }
-      return { version: `${denoVersion()}, --engine ${engine}` };
+      const extra = zerocastExtraArgs.length > 0 ? ` ${zerocastExtraArgs.join(" ")}` : "";
+      return { version: `${denoVersion()}, --engine ${engine}${extra}` };
     },
     start(port, root, cpu) {
       return launch(

@@ -15,19 +15,25 @@ const MAX_SLAB_REQUEST = 8 * 1024;
 let slab = new Uint8Array(SLAB_SIZE);
 let used = 0;
 
+/**
+ * Returns a fresh view of `n` bytes (contents undefined until written). The view shares its
+ * buffer with others: do not transfer or detach `view.buffer`.
+ */
+export function allocBytes(n: number): Uint8Array {
+  if (n > MAX_SLAB_REQUEST) return new Uint8Array(n);
+  if (used + n > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    used = 0;
+  }
+  const out = slab.subarray(used, used + n);
+  used += n;
+  return out;
+}
+
 /** Returns `str` encoded as latin1 (one byte per char; chars must be below 256). */
 export function latin1Bytes(str: string): Uint8Array {
   const n = str.length;
-  let out: Uint8Array;
-  if (n > MAX_SLAB_REQUEST) out = new Uint8Array(n);
-  else {
-    if (used + n > SLAB_SIZE) {
-      slab = new Uint8Array(SLAB_SIZE);
-      used = 0;
-    }
-    out = slab.subarray(used, used + n);
-    used += n;
-  }
+  const out = allocBytes(n);
   for (let i = 0; i < n; i++) out[i] = str.charCodeAt(i);
   return out;
 }

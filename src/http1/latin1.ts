@@ -27,13 +27,3 @@ export function latin1(buf: Uint8Array, start: number, end: number): string {
   for (let i = 0; i < n; i++) codes[i] = buf[start + i];
   return String.fromCharCode.apply(null, codes);
 }
-
-/** Returns true when `str` equals the latin1 decoding of `buf[start, end)`, without decoding. */
-export function latin1Equals(str: string, buf: Uint8Array, start: number, end: number): boolean {
-  const n = end - start;
-  if (str.length !== n) return false;
-  for (let i = 0; i < n; i++) {
-    if (str.charCodeAt(i) !== buf[start + i]) return false;
-  }
-  return true;
-}

@@ -1,6 +1,23 @@
 /**
  * The HTTP/1.1 codec of the zero-copy engine: pure functions over bytes, no I/O.
  *
+ * Per connection: parse heads with {@linkcode parseRequestHead} (call again with more bytes
+ * while `incomplete`; on `error` send {@linkcode errorResponseBytes} and close); send
+ * {@linkcode CONTINUE_100} when `expectContinue` and the body is wanted; read `contentLength`
+ * bytes or feed a {@linkcode ChunkedDecoder}; answer with {@linkcode serializeResponseHead} and,
+ * for `chunked` framing, {@linkcode encodeChunk} + {@linkcode LAST_CHUNK}; keep the connection
+ * only if {@linkcode responseKeepsAlive}; the next pipelined request starts where the body ended.
+ *
+ * @example
+ * ```ts
+ * const r = parseRequestHead(buf, start, end);
+ * if (r.kind === "error") return sendAndClose(errorResponseBytes(r.status, r.reason));
+ * if (r.kind === "head") {
+ *   const opts = { keepAlive: r.head.keepAlive, versionMinor: r.head.versionMinor,
+ *     contentLength: 5, head: r.head.method === "HEAD" };
+ *   write(serializeResponseHead(200, response.headers, opts));
+ * }
+ * ```
  * @module
  */
 

@@ -43,7 +43,11 @@ import { type CodecLimits, DEFAULT_CODEC_LIMITS } from "./limits.ts";
 export interface RequestHead {
   /** Method token, case preserved (methods are case-sensitive, RFC 9110 §9.1). */
   method: string;
-  /** Request-target as sent (bytes 0x80-0xFF percent-encoded). */
+  /**
+   * Request-target as sent (bytes 0x80-0xFF percent-encoded), in one of the forms of RFC 9112
+   * §3.2: "/path?query" (origin-form), "scheme://authority/path" (absolute-form: its authority
+   * takes the place of Host, §3.2.2), "*" (only with OPTIONS) or any target with CONNECT.
+   */
   target: string;
   /** Minor version of HTTP/1.x. */
   versionMinor: 0 | 1;
@@ -176,6 +180,9 @@ function scanHead(buf: Uint8Array, start: number, end: number, limits: CodecLimi
   // Checked after the line's syntax so that "HTTP/1.10" is 400, not 505.
   if (major !== 1 || minor > 1) return fail(505, "HTTP version not supported");
   versionMinor = minor as 0 | 1;
+  if (!validTargetForm(buf, methodStart, methodEnd, targetStart, targetEnd)) {
+    return fail(400, "invalid request target");
+  }
 
   // field-line = field-name ":" OWS field-value OWS (RFC 9112 §5)
   fieldCount = 0;
@@ -246,6 +253,43 @@ function scanHead(buf: Uint8Array, start: number, end: number, limits: CodecLimi
 }
 
 const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
+
+/** 1 for bytes of a URI scheme after its first letter (RFC 3986 §3.1). */
+const SCHEME_CHAR = new Uint8Array(256);
+for (const ch of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") {
+  SCHEME_CHAR[ch.charCodeAt(0)] = 1;
+}
+
+function isMethod(buf: Uint8Array, start: number, end: number, name: string): boolean {
+  if (end - start !== name.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    if (buf[start + i] !== name.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/**
+ * The four request-target forms (RFC 9112 §3.2): origin-form ("/path?query"), absolute-form
+ * ("scheme://authority/path"), authority-form (only with CONNECT) and asterisk-form (only with
+ * OPTIONS). Anything else (e.g. "foo" or "@evil/x") could be glued into a wrong URL, so 400.
+ */
+function validTargetForm(
+  buf: Uint8Array,
+  methodStart: number,
+  methodEnd: number,
+  start: number,
+  end: number,
+): boolean {
+  const first = buf[start];
+  if (first === 0x2f) return true; // "/"
+  if (first === 0x2a && end - start === 1) return isMethod(buf, methodStart, methodEnd, "OPTIONS");
+  if (isMethod(buf, methodStart, methodEnd, "CONNECT")) return true;
+  // absolute-form: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) "://"
+  if (!((first | 0x20) >= 0x61 && (first | 0x20) <= 0x7a)) return false;
+  let p = start + 1;
+  while (p < end && SCHEME_CHAR[buf[p]] === 1) p++;
+  return p + 2 < end && buf[p] === 0x3a && buf[p + 1] === 0x2f && buf[p + 2] === 0x2f;
+}
 
 const METHODS: readonly string[] = [
   "GET",

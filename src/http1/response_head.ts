@@ -13,7 +13,7 @@
  * @module
  */
 
-import { latin1Bytes } from "./byte_slab.ts";
+import { allocBytes, latin1Bytes } from "./byte_slab.ts";
 import { TCHAR } from "./chars.ts";
 import { httpDate } from "./http_date.ts";
 import { statusText } from "./status_text.ts";
@@ -105,92 +105,117 @@ function mayNeedAction(name: string): boolean {
   return n === 4 || n === 10 || n === 14 || n === 16 || n === 17;
 }
 
-function checkName(name: string): void {
-  if (name.length === 0) throw new TypeError("empty header name");
-  for (let i = 0; i < name.length; i++) {
+/**
+ * Field names and values of the head being serialized, alternating (module state: serializing
+ * is synchronous, and reusing one array avoids garbage).
+ */
+const fields: string[] = [];
+let fieldsLength = 0;
+let appDate = false;
+
+function collect(name: string, value: string, lowerName: string): void {
+  if (mayNeedAction(lowerName)) {
+    const action = fieldAction(lowerName);
+    if (action === 1) return;
+    if (action === 2) appDate = true;
+  }
+  fields[fieldsLength++] = name;
+  fields[fieldsLength++] = value;
+}
+
+function collectFromHeaders(value: string, name: string): void {
+  collect(name, value, name);
+}
+
+/**
+ * Writes `name: value\r\n` at `o` and returns the next offset. Throws a TypeError for a name
+ * that is not a token or a value with a control character (no CR/LF can be injected).
+ */
+function writeField(out: Uint8Array, o: number, name: string, value: string): number {
+  const nl = name.length;
+  if (nl === 0) throw new TypeError("empty header name");
+  for (let i = 0; i < nl; i++) {
     const c = name.charCodeAt(i);
     if (c > 0x7f || TCHAR[c] !== 1) {
       throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
     }
+    out[o++] = c;
   }
-}
-
-function checkValue(name: string, value: string): void {
-  for (let i = 0; i < value.length; i++) {
+  out[o++] = 0x3a;
+  out[o++] = 0x20;
+  const vl = value.length;
+  for (let i = 0; i < vl; i++) {
     const c = value.charCodeAt(i);
     // field-value = *( VCHAR / obs-text / SP / HTAB ) (RFC 9110 §5.5): no CR/LF, no controls.
     if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) {
       throw new TypeError(`invalid character in value of header ${JSON.stringify(name)}`);
     }
+    out[o++] = c;
   }
-}
-
-/** Fields collected by {@linkcode appendField} (module state: no closure per response). */
-let acc = "";
-let accDate = false;
-
-function appendField(value: string, name: string): void {
-  if (mayNeedAction(name)) {
-    const action = fieldAction(name);
-    if (action === 1) return;
-    if (action === 2) accDate = true;
-  }
-  acc += name + ": " + value + "\r\n";
+  out[o++] = 0x0d;
+  out[o++] = 0x0a;
+  return o;
 }
 
 /**
  * Serializes a response head: status line, the app's header fields (minus framing and hop-by-hop
  * fields), `date` (unless the app set one), `connection` when needed, and `content-length` or
  * `transfer-encoding: chunked` as {@linkcode responseFraming} decides. Content-Length is never
- * sent with 1xx or 204 (RFC 9110 §8.6). The returned bytes are a view of a shared slab: write
- * them, keep them as long as needed, but do not modify or transfer their buffer.
+ * sent with 1xx or 204 (RFC 9110 §8.6). Throws a TypeError for an invalid field name or value
+ * (header injection) and a RangeError for an invalid status or length. The returned bytes are a
+ * view of a shared slab: write them, keep them as long as needed, but do not modify or transfer
+ * their buffer.
  */
 export function serializeResponseHead(
   status: number,
   headers: Headers | [string, string][],
   opts: ResponseHeadOptions,
 ): Uint8Array {
-  let s = statusLine(status);
-  let appDate = false;
-  if (headers instanceof Headers) {
-    // forEach is ~5x faster than the Headers iterator in Deno. Names are lower-case and the
-    // Headers constructor rejected CR, LF and NUL in values.
-    acc = "";
-    accDate = false;
-    headers.forEach(appendField);
-    s += acc;
-    acc = "";
-    appDate = accDate;
-  } else {
-    for (let i = 0; i < headers.length; i++) {
-      const field = headers[i];
-      const name = field[0];
-      const value = field[1];
-      checkName(name);
-      checkValue(name, value);
-      if (mayNeedAction(name)) {
-        const action = fieldAction(name.toLowerCase());
-        if (action === 1) continue;
-        if (action === 2) appDate = true;
-      }
-      s += name + ": " + value + "\r\n";
-    }
-  }
-  if (!appDate) s += "date: " + httpDate() + "\r\n";
-
-  const framing = responseFraming(status, opts);
-  const keepAlive = opts.keepAlive && framing !== "close";
-  if (!keepAlive) s += "connection: close\r\n";
-  else if (opts.versionMinor === 0) s += "connection: keep-alive\r\n";
-
+  const line = statusLine(status);
   const length = opts.contentLength;
   if (length !== null && !(Number.isSafeInteger(length) && length >= 0)) {
     throw new RangeError(`invalid content length ${length}`);
   }
-  if (length !== null && status >= 200 && status !== 204) {
-    s += "content-length: " + opts.contentLength + "\r\n";
-  } else if (framing === "chunked") {
-    s += "transfer-encoding: chunked\r\n";
+  fieldsLength = 0;
+  appDate = false;
+  if (headers instanceof Headers) {
+    // forEach is ~5x faster than the Headers iterator in Deno; names come lower-cased.
+    headers.forEach(collectFromHeaders);
+  } else {
+    for (let i = 0; i < headers.length; i++) {
+      const name = headers[i][0];
+      collect(name, headers[i][1], mayNeedAction(name) ? name.toLowerCase() : name);
+    }
   }
-  return latin1Bytes(s + "\r\n");
+  if (!appDate) {
+    fields[fieldsLength++] = "date";
+    fields[fieldsLength++] = httpDate();
+  }
+  const framing = responseFraming(status, opts);
+  if (!(opts.keepAlive && framing !== "close")) {
+    fields[fieldsLength++] = "connection";
+    fields[fieldsLength++] = "close";
+  } else if (opts.versionMinor === 0) {
+    fields[fieldsLength++] = "connection";
+    fields[fieldsLength++] = "keep-alive";
+  }
+  if (length !== null && status >= 200 && status !== 204) {
+    fields[fieldsLength++] = "content-length";
+    fields[fieldsLength++] = String(length);
+  } else if (framing === "chunked") {
+    fields[fieldsLength++] = "transfer-encoding";
+    fields[fieldsLength++] = "chunked";
+  }
+
+  // Written piece by piece from flat strings: charCodeAt on one concatenated (cons) string was
+  // measured ~3x slower than this.
+  let n = line.length + 2;
+  for (let i = 0; i < fieldsLength; i += 2) n += fields[i].length + fields[i + 1].length + 4;
+  const out = allocBytes(n);
+  let o = 0;
+  for (let i = 0; i < line.length; i++) out[o++] = line.charCodeAt(i);
+  for (let i = 0; i < fieldsLength; i += 2) o = writeField(out, o, fields[i], fields[i + 1]);
+  out[o++] = 0x0d;
+  out[o++] = 0x0a;
+  return out;
 }

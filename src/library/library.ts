@@ -57,7 +57,7 @@ export interface FileEntry extends Partial<Omit<MediaInfo, "container">> {
   readonly contentType: string;
   /** URL of the bytes under `/media/`. */
   readonly url: string;
-  /** Container family when probed (`mp4` covers MOV/M4A/M4V, `webm`, `matroska`). */
+  /** Container family when probed (`mp4` covers MOV/M4A/M4V; `webm`, `matroska`, `hls`). */
   container?: MediaInfo["container"];
   /** Why the file could not be probed (truncated, not the format its name says...). */
   error?: string;
@@ -258,7 +258,7 @@ export class MediaLibrary {
       if ("info" in outcome) Object.assign(entry, outcome.info);
       else entry.error = outcome.error;
     }
-    if (format !== undefined || entry.kind === "stream") {
+    if (format !== undefined) {
       const subtitles = this.#subtitles(dir, name, siblings);
       if (subtitles.length > 0) entry.subtitles = subtitles;
     }

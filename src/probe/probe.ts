@@ -1,6 +1,6 @@
 /**
- * Entry point of the media probes: picks the parser by file extension and reads the file through
- * a bounded window. No ffprobe at run time.
+ * Entry point of the media probes: picks the parser by file extension (ISO-BMFF, WebM/Matroska,
+ * HLS playlists) and reads the file through a bounded window. No ffprobe at run time.
  *
  * @example
  * ```ts
@@ -10,11 +10,12 @@
  */
 import { probeMatroska } from "./ebml.ts";
 import { probeIsoBmff } from "./isobmff.ts";
+import { probeM3u8 } from "./m3u8.ts";
 import { type ByteSource, FileSource } from "./reader.ts";
 import { type MediaInfo, ProbeError } from "./types.ts";
 
 /** Which parser reads a file. */
-export type ProbeFormat = "isobmff" | "matroska";
+export type ProbeFormat = "isobmff" | "matroska" | "hls";
 
 const FORMATS: ReadonlyMap<string, ProbeFormat> = new Map([
   ["mp4", "isobmff"],
@@ -24,6 +25,7 @@ const FORMATS: ReadonlyMap<string, ProbeFormat> = new Map([
   ["webm", "matroska"],
   ["mkv", "matroska"],
   ["mka", "matroska"],
+  ["m3u8", "hls"],
 ]);
 
 /** The parser for `name` by extension (case-insensitive), or undefined when none applies. */
@@ -34,7 +36,9 @@ export function probeFormatFor(name: string): ProbeFormat | undefined {
 
 /** Probes bytes from `source` with the parser for `format`. */
 export function probeSource(source: ByteSource, format: ProbeFormat): Promise<MediaInfo> {
-  return format === "isobmff" ? probeIsoBmff(source) : probeMatroska(source);
+  if (format === "isobmff") return probeIsoBmff(source);
+  if (format === "matroska") return probeMatroska(source);
+  return probeM3u8(source);
 }
 
 /**

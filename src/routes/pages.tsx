@@ -190,7 +190,7 @@ function LibraryPage(props: { listing: Listing; q: string }) {
               ? (
                 <tr>
                   <td colspan={5}>
-                    <span class="kind">↩</span>
+                    <span class="kind" aria-hidden="true">↩</span>
                     <a href={libraryHref(listing.parent)}>Parent folder</a>
                   </td>
                 </tr>
@@ -222,7 +222,7 @@ function EntryRow(props: { entry: LibraryEntry; searching: boolean }) {
     return (
       <tr class="dir" data-path={entry.path}>
         <td>
-          <span class="kind">📁</span>
+          <span class="kind" aria-hidden="true">▸</span>
           <a href={libraryHref(entry.path)}>{label}</a>
         </td>
         <td></td>
@@ -236,7 +236,9 @@ function EntryRow(props: { entry: LibraryEntry; searching: boolean }) {
   return (
     <tr class={entry.kind} data-path={entry.path}>
       <td>
-        <span class="kind">{entry.kind === "stream" ? "📡" : isPlayable(entry) ? "🎞" : "📄"}</span>
+        <span class="kind" aria-hidden="true">
+          {entry.kind === "stream" ? "◉" : isPlayable(entry) ? "▶" : "·"}
+        </span>
         <a href={href}>{label}</a>
         <Badges entry={entry} />
       </td>
@@ -253,6 +255,7 @@ function Badges(props: { entry: FileEntry }) {
   return (
     <>
       {entry.kind === "stream" ? <span class="badge info">HLS</span> : null}
+      {entry.live ? <span class="badge info">live</span> : null}
       {entry.faststart === false
         ? (
           <span

@@ -30,7 +30,7 @@ import { type BodyPart, type FileBody, isFileBody, isFileSlice } from "../../fil
 import { BodyTooLargeError } from "../../request_body.ts";
 import type { EpollHandler } from "./loop.ts";
 import type { OpenFile } from "./file_cache.ts";
-import { BodyStream, type BodySource } from "./body_stream.ts";
+import { type BodySource, BodyStream } from "./body_stream.ts";
 import { type ShimHead, shimParseHead } from "./http1_shim.ts";
 import { createRequest } from "./request.ts";
 import { encodeHead, errorResponse, Framing, serializeHead } from "./response_head.ts";
@@ -56,6 +56,8 @@ interface BytesSegment {
   off: number;
   /** Offset in `buf` where body bytes start (bytes before are the head or chunk framing). */
   bodyStart: number;
+  /** Offset in `buf` where body bytes end (bytes after are chunk framing). */
+  bodyEnd: number;
   /** Metrics bucket of the body bytes. */
   readonly path: "copy" | "stream";
   /** `buf` is the shared staging buffer: copy what is left after the first write attempt. */
@@ -137,6 +139,7 @@ export class Connection implements EpollHandler, BodySource {
 
   /** epoll readiness. */
   onEpollEvent(events: number): void {
+    if (Deno.env.get("ZC_DEBUG")) console.log("event", this.fd, events.toString(16));
     if (this.closed) return;
     if ((events & (EPOLLERR | EPOLLHUP)) !== 0) {
       this.abort();
@@ -176,6 +179,9 @@ export class Connection implements EpollHandler, BodySource {
 
   /** The server is shutting down: close now when idle, else after the current response. */
   drain(): void {
+    if (this.closed) return;
+    // a request may already wait in the socket: read it first (it is answered with close)
+    if (this.idle && !this.#lingering) this.#drive();
     if (this.closed) return;
     if (this.idle && !this.#lingering) this.abort();
     else if (this.#exchange !== null) this.#exchange.keepAlive = false;
@@ -227,6 +233,7 @@ export class Connection implements EpollHandler, BodySource {
       start = this.#inEnd;
       n = c.read(this.fd, buf.subarray(start), BigInt(buf.byteLength - start));
     }
+    if (Deno.env.get("ZC_DEBUG")) console.log("read", this.fd, n, n < 0 ? errno() : 0);
     if (n < 0) {
       const code = errno();
       if (code === EAGAIN) {
@@ -260,6 +267,8 @@ export class Connection implements EpollHandler, BodySource {
   #processBuffered(): void {
     if (this.#inEnd === this.#inStart || this.#in === null) return;
     const used = this.#process(this.#in, this.#inStart, this.#inEnd);
+    // closing (abort, lingering) resets the buffer itself
+    if (this.closed || this.#lingering) return;
     this.#inStart += used;
     if (this.#inStart === this.#inEnd) {
       this.#inStart = this.#inEnd = 0;
@@ -384,7 +393,12 @@ export class Connection implements EpollHandler, BodySource {
         this.#sendError(413);
         return;
       }
-      ex.body = new BodyStream(this, head.chunked ? -1 : head.contentLength, ctx.options.maxBodyBytes, head.expectContinue);
+      ex.body = new BodyStream(
+        this,
+        head.chunked ? -1 : head.contentLength,
+        ctx.options.maxBodyBytes,
+        head.expectContinue,
+      );
       this.deadlineKind = "body";
       this.deadline = ctx.now() + ctx.options.bodyTimeoutMs;
     }
@@ -471,7 +485,9 @@ export class Connection implements EpollHandler, BodySource {
     let length = 0;
     if (bodyless) framing = Framing.None;
     else if (isHead) {
-      length = appLength >= 0 ? appLength : knownLength;
+      // Hono answers HEAD with `new Response(null, getResponse)`: only the app's own
+      // Content-Length describes the GET body; a null body says nothing about it
+      length = appLength >= 0 ? appLength : staticBytes === null ? -1 : knownLength;
       framing = length >= 0 ? Framing.Length : Framing.None;
     } else if (knownLength >= 0) {
       framing = Framing.Length;
@@ -574,7 +590,9 @@ export class Connection implements EpollHandler, BodySource {
           used += part.byteLength;
           stagingBody += part.byteLength;
         } else {
-          if (used > 0) this.#out.push(bytesSegment(staging.slice(0, used), used - stagingBody, "copy", false));
+          if (used > 0) {
+            this.#out.push(bytesSegment(staging.slice(0, used), used - stagingBody, "copy", false));
+          }
           used = 0;
           stagingBody = 0;
           this.#out.push(bytesSegment(part, 0, "copy", false));
@@ -613,7 +631,12 @@ export class Connection implements EpollHandler, BodySource {
       if (used > 0) {
         const shared = this.#out.length === 0;
         this.#out.push(
-          bytesSegment(shared ? staging.subarray(0, used) : staging.slice(0, used), used - stagingBody, "copy", shared),
+          bytesSegment(
+            shared ? staging.subarray(0, used) : staging.slice(0, used),
+            used - stagingBody,
+            "copy",
+            shared,
+          ),
         );
         used = 0;
         stagingBody = 0;
@@ -623,7 +646,12 @@ export class Connection implements EpollHandler, BodySource {
     if (used > 0) {
       const shared = this.#out.length === 0;
       this.#out.push(
-        bytesSegment(shared ? staging.subarray(0, used) : staging.slice(0, used), used - stagingBody, "copy", shared),
+        bytesSegment(
+          shared ? staging.subarray(0, used) : staging.slice(0, used),
+          used - stagingBody,
+          "copy",
+          shared,
+        ),
       );
     }
     void headLen;
@@ -636,8 +664,9 @@ export class Connection implements EpollHandler, BodySource {
   flush(): void {
     if (this.#flushing || this.closed) return;
     this.#flushing = true;
+    let finished: boolean;
     try {
-      this.#flushSegments();
+      finished = this.#flushSegments();
     } finally {
       this.#flushing = false;
     }
@@ -646,12 +675,17 @@ export class Connection implements EpollHandler, BodySource {
     if (first !== undefined && first.kind === Seg.Bytes && first.shared) {
       first.buf = first.buf.slice(first.off);
       first.bodyStart = Math.max(0, first.bodyStart - first.off);
+      first.bodyEnd -= first.off;
       first.off = 0;
       first.shared = false;
     }
+    // outside the flushing guard: finishing may start the next (pipelined) response at once
+    const ex = this.#exchange;
+    if (finished && ex !== null && !this.closed) this.#onResponseWritten(ex);
   }
 
-  #flushSegments(): void {
+  /** Returns true when the current response has been written completely. */
+  #flushSegments(): boolean {
     const ctx = this.ctx;
     const c = ctx.libc;
     const metrics = ctx.metrics;
@@ -660,13 +694,12 @@ export class Connection implements EpollHandler, BodySource {
       const seg = this.#out[0];
       if (seg === undefined) {
         const ex = this.#exchange;
-        if (ex !== null && ex.responded && !ex.written) this.#onResponseWritten(ex);
-        return;
+        return ex !== null && ex.responded && !ex.written;
       }
-      if (!this.#writable) return;
+      if (!this.#writable) return false;
       if (budget <= 0) {
         this.#deferFlush();
-        return;
+        return false;
       }
       if (seg.kind === Seg.Bytes) {
         const len = seg.buf.byteLength - seg.off;
@@ -678,11 +711,15 @@ export class Connection implements EpollHandler, BodySource {
           BigInt(len),
           flags,
         );
+        if (Deno.env.get("ZC_DEBUG")) console.log("send", this.fd, len, n, this.remote);
         if (n < 0) {
-          if (!this.#writeFailed()) return;
+          if (!this.#writeFailed()) return false;
           continue;
         }
-        const bodyBytes = Math.max(0, seg.off + n - Math.max(seg.off, seg.bodyStart));
+        const bodyBytes = Math.max(
+          0,
+          Math.min(seg.off + n, seg.bodyEnd) - Math.max(seg.off, seg.bodyStart),
+        );
         if (bodyBytes > 0) {
           this.#exchange!.bytes += bodyBytes;
           if (metrics) metrics.bytesSent[seg.path] += bodyBytes;
@@ -697,14 +734,14 @@ export class Connection implements EpollHandler, BodySource {
         const n = c.sendfile(this.fd, seg.file.fd, ctx.offsetBytes, BigInt(want));
         if (metrics) metrics.sendfileCalls++;
         if (n < 0) {
-          if (!this.#writeFailed()) return;
+          if (!this.#writeFailed()) return false;
           continue;
         }
         if (n === 0) {
           // the file is shorter than the slice the head promised: the response cannot be
           // completed, so the connection is closed (the client sees a short body, not a hang)
           this.abort();
-          return;
+          return false;
         }
         seg.pos += n;
         budget -= n;
@@ -713,11 +750,11 @@ export class Connection implements EpollHandler, BodySource {
         if (seg.pos === seg.end) this.#out.shift();
         this.#progress();
       } else {
-        if (seg.reading) return;
-        this.#readStream(seg);
-        return;
+        if (!seg.reading) this.#readStream(seg);
+        return false;
       }
     }
+    return false;
   }
 
   /** Handles a failed send/sendfile; returns true to retry (EINTR). */
@@ -806,10 +843,9 @@ export class Connection implements EpollHandler, BodySource {
             framed.set(data, size.length + 2);
             framed[framed.byteLength - 2] = 13;
             framed[framed.byteLength - 1] = 10;
-            const seg2 = bytesSegment(framed, size.length + 2, "stream", false);
-            this.#out.unshift(seg2);
-            // the trailing CRLF is framing, not body: counted below by the bodyStart rule
-            seg2.bodyStart = size.length + 2;
+            const framedSeg = bytesSegment(framed, size.length + 2, "stream", false);
+            framedSeg.bodyEnd = framed.byteLength - 2;
+            this.#out.unshift(framedSeg);
           } else this.#out.unshift(bytesSegment(data, 0, "stream", false));
         }
         this.flush();
@@ -1005,7 +1041,7 @@ function bytesSegment(
   path: "copy" | "stream",
   shared: boolean,
 ): BytesSegment {
-  return { kind: Seg.Bytes, buf, off: 0, bodyStart, path, shared };
+  return { kind: Seg.Bytes, buf, off: 0, bodyStart, bodyEnd: buf.byteLength, path, shared };
 }
 
 function latin1Bytes(text: string): Uint8Array {

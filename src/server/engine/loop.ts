@@ -28,7 +28,12 @@ import {
   EPOLLIN,
   errnoName,
 } from "../../../ffi/constants.ts";
-import { EPOLL_EVENT_SIZE, epollEvents, epollToken, writeEpollEvent } from "../../../ffi/structs.ts";
+import {
+  EPOLL_EVENT_SIZE,
+  epollEvents,
+  epollToken,
+  writeEpollEvent,
+} from "../../../ffi/structs.ts";
 import { yieldToEventLoop } from "./yield.ts";
 
 /** Something that reacts to readiness of one fd. */
