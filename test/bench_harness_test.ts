@@ -20,6 +20,9 @@ import { serverSpecs } from "../bench/support/servers.ts";
 import { checkRange, checkWhole, verifyFiles } from "../bench/support/verify.ts";
 import { runWrk } from "../bench/support/wrk.ts";
 import { parseSingleRange } from "../bench/peers/range.ts";
+import { FlagError, parseCompareFlags } from "../bench/support/flags.ts";
+import type { Measurement } from "../bench/support/measure.ts";
+import { judgeTargets } from "../bench/support/targets.ts";
 
 const FILE_SIZE = 3 * MiB + 5;
 const FILE_NAME = "harness-test.bin";
@@ -148,6 +151,29 @@ Deno.test("own load client: whole bodies larger than one read are discarded in f
   }
 });
 
+Deno.test("own load client: reconnects when the server closes after a response", async () => {
+  const server = Deno.serve(
+    { hostname: LOOPBACK, port: 0, onListen() {} },
+    () => new Response("closing\n", { headers: { connection: "close" } }),
+  );
+  try {
+    const result = await runLoadProcess({
+      hostname: LOOPBACK,
+      port: server.addr.port,
+      path: "/",
+      expectLength: 8,
+      connections: 2,
+      warmupSeconds: 0,
+      durationSeconds: 0.3,
+    });
+    assert.ok(result.requests > 0);
+    assert.ok(result.reconnects >= result.requests, "one new connection per response");
+    assert.deepEqual(result.errors, { status: 0, length: 0, parse: 0, closed: 0 });
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test("holding connections keeps that many distinct keep-alive connections open", async () => {
   const server = tinyServer(new Uint8Array(16));
   try {
@@ -254,4 +280,55 @@ Deno.test("results merge keeps hand-written text outside the markers", () => {
   assert.ok(second.includes("table two"));
   assert.ok(!second.includes("table one"));
   assert.ok(second.includes("W1 gap: cause X."));
+});
+
+Deno.test("compare flags: defaults, lists in table order, bad values rejected", () => {
+  const defaults = parseCompareFlags([])!;
+  assert.equal(defaults.runs, 2);
+  assert.equal(defaults.duration, 2);
+  assert.equal(defaults.servers.length, 7);
+  const picked = parseCompareFlags(["--servers", "bun,zerocast-zero-copy", "--no-write"])!;
+  assert.deepEqual(picked.servers, ["zerocast-zero-copy", "bun"]);
+  assert.equal(picked.out, null);
+  assert.equal(parseCompareFlags(["--help"]), null);
+  assert.throws(() => parseCompareFlags(["--servers", "apache"]), FlagError);
+  assert.throws(() => parseCompareFlags(["--duration", "0"]), FlagError);
+  assert.throws(() => parseCompareFlags(["--bogus"]), FlagError);
+});
+
+Deno.test("targets: judged only on measured numbers, against the best nginx variant", () => {
+  const m = (server: Measurement["server"], workload: Measurement["workload"], rps: number) => ({
+    run: 1,
+    server,
+    workload,
+    client: "own" as const,
+    requests: rps,
+    seconds: 1,
+    bodyBytes: rps * (workload === "W1" ? 4 * MiB : 65536),
+    p50Us: 1,
+    p99Us: 2,
+    serverCpuSeconds: 1,
+    clientCpuSeconds: 0.5,
+    otherCpuSeconds: 0,
+    peakRssBytes: 1,
+    errors: 0,
+  });
+  const verdicts = judgeTargets([
+    m("zerocast-zero-copy", "W1", 100),
+    m("nginx-nopush-on", "W1", 50),
+    m("nginx-nopush-off", "W1", 110),
+    m("zerocast-zero-copy", "W2", 1000),
+    m("nginx-nopush-off", "W2", 900),
+  ], []);
+  const byTarget = new Map(verdicts.map((v) => [v.target, v]));
+  const w1 = byTarget.get("W1 GB/s ≥ 1.0× nginx")!;
+  assert.equal(w1.status, "missed");
+  assert.match(w1.measured, /0\.91× \(vs nginx-nopush-off\)/);
+  assert.equal(byTarget.get("W2 req/s ≥ 1.0× nginx")!.status, "met");
+  assert.equal(byTarget.get("W1 ≥ 1.3× Bun")!.status, "not measured");
+  assert.equal(byTarget.get("Hono route ≥ 0.9× Deno.serve(app.fetch)")!.status, "not measured");
+  assert.equal(
+    byTarget.get("RSS < 80 MB with 1,000 open connections (fresh server)")!.status,
+    "not measured",
+  );
 });

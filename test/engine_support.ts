@@ -179,12 +179,24 @@ export async function rawExchange(
   }
 }
 
+/** A read still in flight when {@linkcode collect} timed out; the next call takes it over. */
+const pendingReads = new WeakMap<Deno.Conn, Promise<Uint8Array | null>>();
+
+function readChunk(conn: Deno.Conn): Promise<Uint8Array | null> {
+  let pending = pendingReads.get(conn);
+  if (pending === undefined) {
+    const buf = new Uint8Array(256 * 1024);
+    pending = conn.read(buf).then((n) => (n === null ? null : buf.slice(0, n)), () => null);
+    pendingReads.set(conn, pending);
+  }
+  return pending;
+}
+
 /** Reads from `conn` until enough responses arrived, EOF, or the timeout. */
 export async function collect(conn: Deno.Conn, options: RawOptions = {}): Promise<RawResult> {
   const chunks: Uint8Array[] = [];
   let closed = false;
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
-  const buf = new Uint8Array(256 * 1024);
   for (;;) {
     const data = concat(chunks);
     if (options.responses !== undefined) {
@@ -196,17 +208,18 @@ export async function collect(conn: Deno.Conn, options: RawOptions = {}): Promis
     const left = deadline - Date.now();
     if (left <= 0) break;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const n = await Promise.race([
-      conn.read(buf).catch(() => null),
+    const chunk = await Promise.race([
+      readChunk(conn),
       new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), left)),
     ]);
     clearTimeout(timer);
-    if (n === "timeout") break;
-    if (n === null) {
+    if (chunk === "timeout") break;
+    pendingReads.delete(conn);
+    if (chunk === null) {
       closed = true;
       break;
     }
-    chunks.push(buf.slice(0, n));
+    chunks.push(chunk);
   }
   const data = concat(chunks);
   return { responses: parseResponses(data, options.headOnly).responses, bytes: data, closed };

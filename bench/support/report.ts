@@ -10,6 +10,7 @@ import {
   bytesPerSecond,
   cpuMicrosPerRequest,
   cpuSecondsPerGB,
+  DISTURBED_SHARE,
   judgeTargets,
   requestsPerSecond,
   type RssMeasurement,
@@ -141,6 +142,12 @@ export function renderReport(report: Report): string {
   out.push("");
   out.push("### Targets (own client; each run judged on its own numbers)");
   out.push("");
+  out.push(
+    "Against nginx, the better of its two variants is the bar. A verdict is marked disturbed " +
+      `when other processes used more than ${DISTURBED_SHARE * 100}% of a core during either ` +
+      "measurement; such a run should be repeated on a quiet machine.",
+  );
+  out.push("");
   const runs = Array.from({ length: report.runs }, (_, i) => i + 1);
   const verdicts = runs.map((run) =>
     judgeTargets(
@@ -152,7 +159,7 @@ export function renderReport(report: Report): string {
     v.target,
     ...verdicts.map((perRun) => `${perRun[i].status}: ${perRun[i].measured}`),
   ]) ?? [];
-  out.push(table(["target", ...runs.map((r) => `run ${r}`)], rows));
+  out.push(table(["target", ...runs.map((r) => `run ${r}`)], rows, runs.length + 1));
 
   if (report.rss.length > 0) {
     out.push("");

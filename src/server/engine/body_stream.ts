@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { BodyTooLargeError } from "../../request_body.ts";
-import { ShimChunkedDecoder } from "./http1_shim.ts";
+import { ChunkedDecoder } from "../../http1/mod.ts";
+import { BodyAbortedError, BodyTooLargeError } from "../../request_body.ts";
 
 /** What a {@linkcode BodyStream} needs from its connection. */
 export interface BodySource {
@@ -34,7 +34,7 @@ export class BodyStream {
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #pullResolve: (() => void) | null = null;
   #remaining: number;
-  readonly #decoder: ShimChunkedDecoder | null;
+  readonly #decoder: ChunkedDecoder | null;
   #chunks: Uint8Array[] = [];
   #failed = false;
 
@@ -49,7 +49,7 @@ export class BodyStream {
     expectContinue: boolean,
   ) {
     this.#remaining = length;
-    this.#decoder = length < 0 ? new ShimChunkedDecoder() : null;
+    this.#decoder = length < 0 ? new ChunkedDecoder(maxBytes) : null;
     this.continuePending = expectContinue;
     this.stream = new ReadableStream<Uint8Array>({
       start: (controller) => {
@@ -82,19 +82,33 @@ export class BodyStream {
 
   /**
    * Takes body bytes from `buf[start, end)`; returns how many were part of the body (the rest
-   * belongs to the next request). Throws {@linkcode BodyTooLargeError} or a framing error.
+   * belongs to the next request). Throws {@linkcode BodyTooLargeError} (413) or
+   * {@linkcode BodyAbortedError} for bad chunked framing (400).
    */
   feed(buf: Uint8Array, start: number, end: number): number {
     if (this.done) return 0;
     let used: number;
-    if (this.#decoder === null) {
+    const decoder = this.#decoder;
+    if (decoder === null) {
       used = Math.min(end - start, this.#remaining);
       this.#take(buf, start, start + used);
       this.#remaining -= used;
       if (this.#remaining === 0) this.done = true;
     } else {
-      used = this.#decoder.decode(buf, start, end, (b, s, e) => this.#take(b, s, e));
-      if (this.#decoder.done) this.done = true;
+      let p = start;
+      while (p < end) {
+        const step = decoder.decode(buf, p, end);
+        if (step.error !== undefined) {
+          throw step.errorStatus === 413
+            ? new BodyTooLargeError(this.maxBytes)
+            : new BodyAbortedError(new Error(step.error));
+        }
+        if (step.dataLength > 0) this.#take(buf, step.dataStart, step.dataStart + step.dataLength);
+        p += step.consumed;
+        if (step.done) break;
+      }
+      used = p - start;
+      if (decoder.done) this.done = true;
     }
     this.#deliver();
     return used;

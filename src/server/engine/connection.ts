@@ -4,9 +4,10 @@
  * closes on errors, timeouts and when asked.
  *
  * States: waiting for a head (`exchange === null`), one exchange in flight (request body being
- * read and/or response being written; pipelined bytes wait in the input buffer or the kernel),
- * lingering (write side shut down after a `Connection: close` response, reading and dropping
- * what the client still sends so it sees our response instead of a reset), closed.
+ * read and/or response being written; pipelined bytes wait in the input buffer or the kernel,
+ * RFC 9112 §9.3.2), lingering (write side shut down after a `Connection: close` response,
+ * reading and dropping what the client still sends so it sees our response instead of a
+ * reset), closed.
  *
  * fd numbers are reused as soon as they are closed, so every asynchronous continuation (app
  * response, stream chunk) checks that its exchange is still this connection's current one.
@@ -26,16 +27,30 @@ import {
   SHUT_WR,
 } from "../../../ffi/constants.ts";
 import type { SocketAddress } from "../../../ffi/structs.ts";
-import { type BodyPart, type FileBody, isFileBody, isFileSlice } from "../../file_body.ts";
-import { BodyTooLargeError } from "../../request_body.ts";
+import {
+  CONTINUE_100,
+  errorResponseBytes,
+  LAST_CHUNK,
+  parseRequestHead,
+  type RequestHead,
+} from "../../http1/mod.ts";
+import { type BodyPart, isFileSlice } from "../../file_body.ts";
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError } from "../../request_body.ts";
 import type { EpollHandler } from "./loop.ts";
 import type { OpenFile } from "./file_cache.ts";
-import { type BodySource, BodyStream } from "./body_stream.ts";
-import { type ShimHead, shimParseHead } from "./http1_shim.ts";
-import { createRequest } from "./request.ts";
-import { encodeHead, errorResponse, Framing, serializeHead } from "./response_head.ts";
-import { headerList, staticBody } from "./response_internals.ts";
+import { BodyStream, type BodySource } from "./body_stream.ts";
 import type { EngineContext } from "./context.ts";
+import { Exchange } from "./exchange.ts";
+import { createRequest } from "./request.ts";
+import { planResponse, type ResponsePlan } from "./response_plan.ts";
+import {
+  bodyBytesSent,
+  bytesSegment,
+  chunkSegment,
+  Seg,
+  type Segment,
+  type StreamSegment,
+} from "./segments.ts";
 
 /** Bytes of an unread request body the engine reads and drops to keep a connection alive. */
 const MAX_DRAIN_BYTES = 256 * 1024;
@@ -43,71 +58,20 @@ const MAX_DRAIN_BYTES = 256 * 1024;
 const LINGER_MS = 2_000;
 /** Most bytes a lingering connection drops before closing anyway. */
 const MAX_LINGER_BYTES = 1024 * 1024;
+/** Free space kept when reading into a connection's own input buffer. */
+const READ_RESERVE = 16 * 1024;
 
-const enum Seg {
-  Bytes,
-  File,
-  Stream,
-}
-
-interface BytesSegment {
-  readonly kind: Seg.Bytes;
-  buf: Uint8Array;
-  off: number;
-  /** Offset in `buf` where body bytes start (bytes before are the head or chunk framing). */
-  bodyStart: number;
-  /** Offset in `buf` where body bytes end (bytes after are chunk framing). */
-  bodyEnd: number;
-  /** Metrics bucket of the body bytes. */
-  readonly path: "copy" | "stream";
-  /** `buf` is the shared staging buffer: copy what is left after the first write attempt. */
-  shared: boolean;
-}
-
-interface FileSegment {
-  readonly kind: Seg.File;
-  readonly file: OpenFile;
-  pos: number;
-  readonly end: number;
-}
-
-interface StreamSegment {
-  readonly kind: Seg.Stream;
-  readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly chunked: boolean;
-  /** Body bytes still allowed for a Content-Length response (-1 when not length-framed). */
-  remaining: number;
-  reading: boolean;
-}
-
-type Segment = BytesSegment | FileSegment | StreamSegment;
-
-/** One request/response exchange. */
-class Exchange {
-  body: BodyStream | null = null;
-  status = 0;
-  /** Body bytes written so far. */
-  bytes = 0;
-  /** Keep the connection open after this exchange. */
-  keepAlive: boolean;
-  responded = false;
-  written = false;
-  signal: AbortController | null = null;
-  /** Files acquired for this response, released when it ends. */
-  files: OpenFile[] = [];
-
-  constructor(readonly head: ShimHead) {
-    this.keepAlive = head.keepAlive;
-  }
-}
+/** What the connection waits for when its deadline passes. */
+type DeadlineKind = "header" | "idle" | "body" | "send" | "linger";
 
 /** See the module documentation. */
 export class Connection implements EpollHandler, BodySource {
+  /** The socket is closed; nothing may use `fd` any more. */
   closed = false;
   /** Absolute deadline (ms since epoch) of the current wait, 0 for none. */
   deadline: number;
   /** What happens at the deadline. */
-  deadlineKind: "header" | "idle" | "body" | "send" | "linger" = "header";
+  deadlineKind: DeadlineKind = "header";
   #readable = true;
   #writable = true;
   #peerEof = false;
@@ -115,16 +79,16 @@ export class Connection implements EpollHandler, BodySource {
   #lingerBytes = 0;
   #exchange: Exchange | null = null;
   #requests = 0;
-  /** Unconsumed input (own copy; the shared read buffer is reused by every connection). */
+  /** Unconsumed input (own copy: the shared read buffer is reused by every connection). */
   #in: Uint8Array | null = null;
   #inStart = 0;
   #inEnd = 0;
-  #out: Segment[] = [];
+  readonly #out: Segment[] = [];
   #flushing = false;
   #flushDeferred = false;
   #driving = false;
   #driveAgain = false;
-  #env: { remoteAddr: { hostname: string; port: number; transport: "tcp" } };
+  readonly #env: { remoteAddr: { hostname: string; port: number; transport: "tcp" } };
 
   /** Wraps the accepted socket `fd` from `remote`. */
   constructor(readonly fd: number, readonly remote: SocketAddress, readonly ctx: EngineContext) {
@@ -139,7 +103,6 @@ export class Connection implements EpollHandler, BodySource {
 
   /** epoll readiness. */
   onEpollEvent(events: number): void {
-    if (Deno.env.get("ZC_DEBUG")) console.log("event", this.fd, events.toString(16));
     if (this.closed) return;
     if ((events & (EPOLLERR | EPOLLHUP)) !== 0) {
       this.abort();
@@ -162,14 +125,13 @@ export class Connection implements EpollHandler, BodySource {
     const ex = this.#exchange;
     switch (this.deadlineKind) {
       case "header":
-        if (ex === null && this.#requests === 0 && this.#inEnd === this.#inStart) {
-          // nothing received at all: no response is owed
-          this.abort();
-        } else this.#sendError(408);
+        // nothing received at all: no response is owed; else 408 (RFC 9110 §15.5.9)
+        if (ex === null && this.#requests === 0 && this.#inEnd === this.#inStart) this.abort();
+        else this.#sendError(408, "request head not received in time");
         return;
       case "body":
-        if (ex !== null) ex.body?.fail(new Error("request body timeout"));
-        if (ex !== null && !ex.responded) this.#sendError(408);
+        ex?.body?.fail(new BodyTimeoutError(this.ctx.options.bodyTimeoutMs));
+        if (ex !== null && !ex.responded) this.#sendError(408, "request body not received in time");
         else this.abort();
         return;
       default:
@@ -189,7 +151,7 @@ export class Connection implements EpollHandler, BodySource {
 
   // ---- input ----------------------------------------------------------------------------
 
-  /** Reads and processes input while there is something that wants it. */
+  /** Reads and processes input while something wants it; re-entrant calls are folded in. */
   #drive(): void {
     if (this.#driving) {
       this.#driveAgain = true;
@@ -220,20 +182,16 @@ export class Connection implements EpollHandler, BodySource {
   #readOnce(): boolean {
     const c = this.ctx.libc;
     let buf: Uint8Array;
-    let start: number;
     let n: number;
-    const buffered = this.#inEnd - this.#inStart;
-    if (buffered === 0 || this.#lingering) {
+    const shared = this.#inEnd === this.#inStart || this.#lingering;
+    if (shared) {
       buf = this.ctx.readBuf;
-      start = 0;
       n = c.read(this.fd, buf, this.ctx.readBufSize);
     } else {
-      this.#reserveInput(4096);
+      this.#reserveInput(READ_RESERVE);
       buf = this.#in!;
-      start = this.#inEnd;
-      n = c.read(this.fd, buf.subarray(start), BigInt(buf.byteLength - start));
+      n = c.read(this.fd, buf.subarray(this.#inEnd), BigInt(buf.byteLength - this.#inEnd));
     }
-    if (Deno.env.get("ZC_DEBUG")) console.log("read", this.fd, n, n < 0 ? errno() : 0);
     if (n < 0) {
       const code = errno();
       if (code === EAGAIN) {
@@ -254,9 +212,9 @@ export class Connection implements EpollHandler, BodySource {
       if (this.#lingerBytes > MAX_LINGER_BYTES) this.abort();
       return true;
     }
-    if (buf === this.ctx.readBuf) {
+    if (shared) {
       const used = this.#process(buf, 0, n);
-      if (used < n && !this.closed) this.#keepInput(buf, used, n);
+      if (used < n && !this.closed && !this.#lingering) this.#keepInput(buf, used, n);
     } else {
       this.#inEnd += n;
       this.#processBuffered();
@@ -279,8 +237,8 @@ export class Connection implements EpollHandler, BodySource {
 
   #keepInput(buf: Uint8Array, from: number, to: number): void {
     const n = to - from;
-    if (this.#in === null || this.#in.byteLength < n) {
-      this.#in = new Uint8Array(Math.max(n + 4096, 16384));
+    if (this.#in === null || this.#in.byteLength < n + READ_RESERVE) {
+      this.#in = new Uint8Array(n + READ_RESERVE);
     }
     this.#in.set(buf.subarray(from, to), 0);
     this.#inStart = 0;
@@ -288,9 +246,9 @@ export class Connection implements EpollHandler, BodySource {
   }
 
   #reserveInput(space: number): void {
-    const data = this.#inEnd - this.#inStart;
     let buf = this.#in!;
     if (buf.byteLength - this.#inEnd >= space) return;
+    const data = this.#inEnd - this.#inStart;
     if (buf.byteLength - data < space) {
       const bigger = new Uint8Array(Math.max(buf.byteLength * 2, data + space));
       bigger.set(buf.subarray(this.#inStart, this.#inEnd), 0);
@@ -302,18 +260,14 @@ export class Connection implements EpollHandler, BodySource {
 
   #onEof(): void {
     this.#peerEof = true;
-    if (this.#lingering) {
-      this.abort();
-      return;
-    }
     const ex = this.#exchange;
-    if (ex === null) {
-      // between requests (or mid-head): nothing to answer
+    if (this.#lingering || ex === null) {
+      // between requests, mid-head, or done: nothing to answer
       this.abort();
       return;
     }
     if (ex.body !== null && !ex.body.done) {
-      ex.body.fail(new Error("client closed the connection before the request body ended"));
+      ex.body.fail(new BodyAbortedError(new Error("client closed the connection mid-body")));
       this.abort();
       return;
     }
@@ -331,13 +285,13 @@ export class Connection implements EpollHandler, BodySource {
           this.deadlineKind = "header";
           this.deadline = this.ctx.now() + this.ctx.options.headerTimeoutMs;
         }
-        const result = shimParseHead(buf, p, end, this.ctx.limits);
+        const result = parseRequestHead(buf, p, end, this.ctx.limits);
         if (result.kind === "incomplete") break;
         if (result.kind === "error") {
-          this.#sendError(result.status);
+          this.#sendError(result.status, result.reason);
           return end - start;
         }
-        p += result.consumed;
+        p = result.headEnd;
         this.#startExchange(result.head);
         continue;
       }
@@ -348,54 +302,42 @@ export class Connection implements EpollHandler, BodySource {
       } catch (error) {
         const status = error instanceof BodyTooLargeError ? 413 : 400;
         body.fail(error instanceof Error ? error : new Error(String(error)));
-        if (!ex.responded) this.#sendError(status);
+        if (!ex.responded) this.#sendError(status, "bad request body");
         else this.abort();
         return end - start;
       }
-      this.deadline = this.ctx.now() + this.ctx.options.bodyTimeoutMs;
       if (body.done) this.#onBodyDone(ex);
+      else this.deadline = this.ctx.now() + this.ctx.options.bodyTimeoutMs;
     }
     return p - start;
   }
 
   // ---- exchanges --------------------------------------------------------------------------
 
-  #startExchange(head: ShimHead): void {
+  #startExchange(head: RequestHead): void {
     const ctx = this.ctx;
     const ex = new Exchange(head);
     this.#exchange = ex;
     this.deadline = 0;
-    let host: string | null = null;
-    let hosts = 0;
-    const headers = head.headers;
-    for (let i = 0; i < headers.length; i += 2) {
-      if (headers[i] === "host") {
-        host = headers[i + 1];
-        hosts++;
-      }
-    }
-    // RFC 9112 §3.2: a missing (HTTP/1.1), repeated or invalid Host is a 400
-    if (hosts > 1 || (host === null && head.minor === 1) || (host !== null && !validHost(host))) {
-      this.#sendError(400);
-      return;
-    }
     const target = head.target;
+    const host = head.host ?? ctx.localHost;
     let url: string;
-    if (target.charCodeAt(0) === 0x2f) url = `http://${host ?? ctx.localHost}${target}`;
-    else if (/^https?:\/\/[^/?#]+/i.test(target)) url = target;
-    else if (target === "*" && head.method === "OPTIONS") url = `http://${host ?? ctx.localHost}/*`;
+    if (target.charCodeAt(0) === 0x2f) url = `http://${host}${target}`;
+    else if (/^https?:\/\/[^/?#]+/i.test(target)) url = target; // RFC 9112 §3.2.2
+    else if (target === "*") url = `http://${host}/*`;
     else {
-      this.#sendError(400);
+      this.#sendError(400, "unsupported request-target form");
       return;
     }
-    if (head.chunked || head.contentLength > 0) {
-      if (head.contentLength > ctx.options.maxBodyBytes) {
-        this.#sendError(413);
+    const length = head.contentLength ?? 0;
+    if (head.chunked || length > 0) {
+      if (length > ctx.options.maxBodyBytes) {
+        this.#sendError(413, "request body too large");
         return;
       }
       ex.body = new BodyStream(
         this,
-        head.chunked ? -1 : head.contentLength,
+        head.chunked ? -1 : length,
         ctx.options.maxBodyBytes,
         head.expectContinue,
       );
@@ -405,7 +347,7 @@ export class Connection implements EpollHandler, BodySource {
     const request = createRequest({
       method: head.method,
       url,
-      headers,
+      headers: head.headers,
       body: ex.body === null ? null : ex.body.stream,
       signal: () => (ex.signal ??= new AbortController()).signal,
     });
@@ -428,174 +370,123 @@ export class Connection implements EpollHandler, BodySource {
   #appFailed(ex: Exchange, error: unknown): void {
     if (this.#exchange !== ex || this.closed) return;
     this.ctx.onError(error);
-    if (!ex.responded) this.#sendError(500);
+    if (!ex.responded) this.#sendError(500, "");
     else this.abort();
   }
 
   /** Writes `response` for `ex` (if `ex` is still current). */
   #respond(ex: Exchange, response: Response): void {
     if (this.#exchange !== ex || this.closed || ex.responded) {
-      cancelBody(response);
+      if (response instanceof Response && response.body !== null && !response.body.locked) {
+        response.body.cancel().catch(() => {});
+      }
       return;
     }
     if (!(response instanceof Response)) {
       this.#appFailed(ex, new TypeError("the app did not return a Response"));
       return;
     }
-    ex.responded = true;
-    const ctx = this.ctx;
-    const head = ex.head;
-    const status = response.status;
-    ex.status = status;
-    const isHead = head.method === "HEAD";
-    const bodyless = status < 200 || status === 204 || status === 304;
-    const list = headerList(response);
-    let appLength = -1;
-    let appClose = false;
-    if (list !== undefined) {
-      for (let i = 0; i < list.length; i++) {
-        const name = list[i][0];
-        if (name.length === 14 && name.toLowerCase() === "content-length") {
-          appLength = parseLength(list[i][1]);
-        } else if (name.length === 10 && name.toLowerCase() === "connection") {
-          appClose = /(^|,)\s*close\s*(,|$)/i.test(list[i][1]);
-        }
-      }
-    } else {
-      const cl = response.headers.get("content-length");
-      if (cl !== null) appLength = parseLength(cl);
-      appClose = /(^|,)\s*close\s*(,|$)/i.test(response.headers.get("connection") ?? "");
-    }
-    let staticBytes = staticBody(response);
-    let fileBody: FileBody | null = null;
-    let stream: ReadableStream<Uint8Array> | null = null;
-    if (staticBytes === undefined) {
-      const body = response.body;
-      if (body === null) staticBytes = null;
-      else if (isFileBody(body)) fileBody = body;
-      else stream = body;
-    }
-    if (typeof staticBytes === "string") staticBytes = ctx.encoder.encode(staticBytes);
-    const knownLength = staticBytes !== undefined
-      ? (staticBytes === null ? 0 : staticBytes.byteLength)
-      : fileBody !== null
-      ? fileBody.byteLength
-      : -1;
-    let framing: Framing;
-    let length = 0;
-    if (bodyless) framing = Framing.None;
-    else if (isHead) {
-      // Hono answers HEAD with `new Response(null, getResponse)`: only the app's own
-      // Content-Length describes the GET body; a null body says nothing about it
-      length = appLength >= 0 ? appLength : staticBytes === null ? -1 : knownLength;
-      framing = length >= 0 ? Framing.Length : Framing.None;
-    } else if (knownLength >= 0) {
-      framing = Framing.Length;
-      length = knownLength;
-    } else if (appLength >= 0) {
-      framing = Framing.Length;
-      length = appLength;
-    } else framing = head.minor === 1 ? Framing.Chunked : Framing.Close;
     const body = ex.body;
     if (body !== null && !body.done) {
-      // the app answered before the whole request body arrived (RFC 9110 §10.1.1 / RFC 9112
+      // the app answered before the whole request body arrived (RFC 9110 §10.1.1, RFC 9112
       // §9.3): keep the connection only if the rest is small enough to read and drop
       const rest = body.remaining;
       if (body.continuePending || rest < 0 || rest > MAX_DRAIN_BYTES) ex.keepAlive = false;
     }
-    if (framing === Framing.Close || appClose || ctx.draining) ex.keepAlive = false;
-    const sendBody = !isHead && !bodyless;
-    if (!sendBody) {
-      if (stream !== null) stream.cancel().catch(() => {});
-      stream = null;
-      fileBody = null;
-      staticBytes = null;
+    if (this.ctx.draining) ex.keepAlive = false;
+    let plan: ResponsePlan;
+    try {
+      plan = planResponse(response, {
+        method: ex.head!.method,
+        versionMinor: ex.head!.versionMinor,
+        keepAlive: ex.keepAlive,
+      });
+    } catch (error) {
+      this.#appFailed(ex, error);
+      return;
     }
-    const headText = serializeHead(
-      status,
-      list ?? response.headers,
-      framing,
-      length,
-      ex.keepAlive,
-      head.minor === 0,
-      ctx.now(),
-    );
-    ctx.metrics?.countRequest(status);
-    this.#writeResponse(ex, headText, staticBytes ?? null, fileBody, stream, framing, length);
+    ex.responded = true;
+    ex.status = plan.status;
+    ex.keepAlive = plan.keepAlive;
+    this.ctx.metrics?.countRequest(plan.status);
+    this.#queueResponse(ex, plan);
   }
 
-  #writeResponse(
-    ex: Exchange,
-    headText: string,
-    bytes: Uint8Array | null,
-    fileBody: FileBody | null,
-    stream: ReadableStream<Uint8Array> | null,
-    framing: Framing,
-    length: number,
-  ): void {
-    const ctx = this.ctx;
-    const staging = ctx.staging;
-    const headLen = headText.length;
-    if (headLen > staging.byteLength) {
-      // absurd app headers: write the head on its own
-      this.#out.push(bytesSegment(latin1Bytes(headText), headLen, "copy", false));
-    } else encodeHead(headText, staging, 0);
-    let used = headLen > staging.byteLength ? 0 : headLen;
-    const pushStaging = () => {
-      if (used > 0) this.#out.push(bytesSegment(staging.subarray(0, used), headLen, "copy", true));
-      used = 0;
-    };
-    if (bytes !== null && bytes.byteLength > 0) {
+  /** Queues head and body of `plan`, then writes as much as the socket takes. */
+  #queueResponse(ex: Exchange, plan: ResponsePlan): void {
+    const staging = this.ctx.staging;
+    const head = plan.head;
+    let used = 0;
+    if (head.byteLength <= staging.byteLength) {
+      staging.set(head, 0);
+      used = head.byteLength;
+    } else this.#out.push(bytesSegment(head, head.byteLength, "copy"));
+    const bytes = plan.bytes;
+    if (bytes !== null) {
       if (used > 0 && used + bytes.byteLength <= staging.byteLength) {
         staging.set(bytes, used);
         used += bytes.byteLength;
       } else {
-        pushStaging();
-        this.#out.push(bytesSegment(bytes, 0, "copy", false));
+        if (used > 0) this.#out.push(bytesSegment(staging.subarray(0, used), used, "copy", true));
+        used = 0;
+        this.#out.push(bytesSegment(bytes, 0, "copy"));
       }
-    } else if (fileBody !== null) {
-      if (!this.#planFileBody(ex, fileBody.parts, used, headLen)) return;
+    } else if (plan.fileBody !== null) {
+      if (!this.#queueFileParts(ex, plan.fileBody.parts, used, used)) return;
       used = 0;
-    } else if (stream !== null) {
-      pushStaging();
+    } else if (plan.stream !== null) {
+      if (used > 0) this.#out.push(bytesSegment(staging.subarray(0, used), used, "copy", true));
+      used = 0;
       this.#out.push({
         kind: Seg.Stream,
-        reader: stream.getReader(),
-        chunked: framing === Framing.Chunked,
-        remaining: framing === Framing.Length ? length : -1,
+        reader: plan.stream.getReader(),
+        chunked: plan.chunked,
+        remaining: plan.streamLength,
         reading: false,
       });
     }
-    pushStaging();
+    if (used > 0) {
+      this.#out.push(bytesSegment(staging.subarray(0, used), head.byteLength, "copy", true));
+    }
     this.flush();
   }
 
   /**
-   * Queues the parts of a file body after the head (already in staging[0, used)). Small bodies
-   * are read with pread into the staging buffer so head and body leave in one send; larger
-   * slices go out with sendfile. Returns false when the connection was closed (open failed...).
+   * Queues the parts of a file body after the head (staging[0, used), body bytes from
+   * `bodyStart`). A body of at most `preadThreshold` bytes is read with pread(2) into the staging
+   * buffer, so head and body leave in one send; larger slices go out with sendfile, the head
+   * before them sent with MSG_MORE so it shares their first packet. Returns false when the
+   * connection was closed instead (file missing or already truncated).
    */
-  #planFileBody(ex: Exchange, parts: readonly BodyPart[], used: number, headLen: number): boolean {
+  #queueFileParts(
+    ex: Exchange,
+    parts: readonly BodyPart[],
+    used: number,
+    bodyStart: number,
+  ): boolean {
     const ctx = this.ctx;
     const staging = ctx.staging;
     let total = 0;
     for (const part of parts) total += isFileSlice(part) ? part.length : part.byteLength;
     const preadAll = total <= ctx.options.preadThreshold && used + total <= staging.byteLength;
-    let stagingBody = 0;
+    const pushStaged = () => {
+      if (used === 0) return;
+      // only the first segment may stay a view of the shared staging buffer (see flush)
+      const shared = this.#out.length === 0;
+      const buf = shared ? staging.subarray(0, used) : staging.slice(0, used);
+      this.#out.push(bytesSegment(buf, bodyStart, "copy", shared));
+      used = 0;
+      bodyStart = 0;
+    };
     for (const part of parts) {
       if (!isFileSlice(part)) {
         if (part.byteLength === 0) continue;
         if (used + part.byteLength <= staging.byteLength) {
           staging.set(part, used);
           used += part.byteLength;
-          stagingBody += part.byteLength;
         } else {
-          if (used > 0) {
-            this.#out.push(bytesSegment(staging.slice(0, used), used - stagingBody, "copy", false));
-          }
-          used = 0;
-          stagingBody = 0;
-          this.#out.push(bytesSegment(part, 0, "copy", false));
+          pushStaged();
+          this.#out.push(bytesSegment(part, 0, "copy"));
         }
         continue;
       }
@@ -604,10 +495,10 @@ export class Connection implements EpollHandler, BodySource {
       try {
         file = ctx.files.acquire(part.path, part.identity, ctx.now());
       } catch (error) {
-        // the file vanished between the app's stat and now: the head is not sent yet
+        // the file vanished after the app's stat; the head promised bytes that do not exist
         ctx.onError(error);
         this.#out.length = 0;
-        this.#sendError(ex.responded && used === 0 ? 500 : 500);
+        this.abort();
         return false;
       }
       ex.files.push(file);
@@ -619,42 +510,18 @@ export class Connection implements EpollHandler, BodySource {
           BigInt(part.offset),
         );
         if (n !== part.length) {
-          // truncated (or unreadable) file: nothing is sent yet, but the head promised bytes
+          // truncated file: the head promised bytes that do not exist any more
           this.#out.length = 0;
           this.abort();
           return false;
         }
         used += n;
-        stagingBody += n;
         continue;
       }
-      if (used > 0) {
-        const shared = this.#out.length === 0;
-        this.#out.push(
-          bytesSegment(
-            shared ? staging.subarray(0, used) : staging.slice(0, used),
-            used - stagingBody,
-            "copy",
-            shared,
-          ),
-        );
-        used = 0;
-        stagingBody = 0;
-      }
+      pushStaged();
       this.#out.push({ kind: Seg.File, file, pos: part.offset, end: part.offset + part.length });
     }
-    if (used > 0) {
-      const shared = this.#out.length === 0;
-      this.#out.push(
-        bytesSegment(
-          shared ? staging.subarray(0, used) : staging.slice(0, used),
-          used - stagingBody,
-          "copy",
-          shared,
-        ),
-      );
-    }
-    void headLen;
+    pushStaged();
     return true;
   }
 
@@ -704,6 +571,8 @@ export class Connection implements EpollHandler, BodySource {
       if (seg.kind === Seg.Bytes) {
         const len = seg.buf.byteLength - seg.off;
         const next = this.#out[1];
+        // the head goes out with the first file bytes in one packet (nginx uses TCP_CORK for
+        // this, which stalls small keep-alive responses for 40 ms on delayed ACKs)
         const flags = next !== undefined && next.kind === Seg.File ? MSG_MORE : 0;
         const n = c.send(
           this.fd,
@@ -711,18 +580,14 @@ export class Connection implements EpollHandler, BodySource {
           BigInt(len),
           flags,
         );
-        if (Deno.env.get("ZC_DEBUG")) console.log("send", this.fd, len, n, this.remote);
         if (n < 0) {
           if (!this.#writeFailed()) return false;
           continue;
         }
-        const bodyBytes = Math.max(
-          0,
-          Math.min(seg.off + n, seg.bodyEnd) - Math.max(seg.off, seg.bodyStart),
-        );
-        if (bodyBytes > 0) {
-          this.#exchange!.bytes += bodyBytes;
-          if (metrics) metrics.bytesSent[seg.path] += bodyBytes;
+        const body = bodyBytesSent(seg, n);
+        if (body > 0) {
+          this.#exchange!.bytes += body;
+          if (metrics) metrics.bytesSent[seg.path] += body;
         }
         seg.off += n;
         budget -= n;
@@ -788,6 +653,7 @@ export class Connection implements EpollHandler, BodySource {
     });
   }
 
+  /** Reads the next chunk of a response stream; the chunk is queued before the stream. */
   #readStream(seg: StreamSegment): void {
     const ex = this.#exchange!;
     seg.reading = true;
@@ -798,65 +664,55 @@ export class Connection implements EpollHandler, BodySource {
           seg.reader.cancel().catch(() => {});
           return;
         }
-        if (result.done) {
-          this.#out.shift();
-          if (seg.chunked) {
-            this.#out.unshift(bytesSegment(ZERO_CHUNK, ZERO_CHUNK.byteLength, "stream", false));
-          } else if (seg.remaining > 0) {
-            // the stream ended before the Content-Length the app promised
-            this.abort();
-            return;
-          }
-          this.flush();
-          return;
-        }
-        let chunk: unknown = result.value;
-        if (!(chunk instanceof Uint8Array)) {
-          if (typeof chunk === "string") chunk = this.ctx.encoder.encode(chunk);
-          else {
-            this.ctx.onError(new TypeError("response stream chunk is not a Uint8Array"));
-            seg.reader.cancel().catch(() => {});
-            this.abort();
-            return;
-          }
-        }
-        let data = chunk as Uint8Array;
-        if (seg.remaining >= 0) {
-          if (data.byteLength > seg.remaining) {
-            // more than the promised Content-Length: send what was promised, then close
-            data = data.subarray(0, seg.remaining);
-            ex.keepAlive = false;
-          }
-          seg.remaining -= data.byteLength;
-          if (data.byteLength > 0) this.#out.unshift(bytesSegment(data, 0, "stream", false));
-          if (seg.remaining === 0) {
-            this.#out.splice(this.#out.indexOf(seg), 1);
-            seg.reader.cancel().catch(() => {});
-          }
-        } else if (data.byteLength > 0) {
-          if (seg.chunked) {
-            const size = data.byteLength.toString(16);
-            const framed = new Uint8Array(size.length + 2 + data.byteLength + 2);
-            for (let i = 0; i < size.length; i++) framed[i] = size.charCodeAt(i);
-            framed[size.length] = 13;
-            framed[size.length + 1] = 10;
-            framed.set(data, size.length + 2);
-            framed[framed.byteLength - 2] = 13;
-            framed[framed.byteLength - 1] = 10;
-            const framedSeg = bytesSegment(framed, size.length + 2, "stream", false);
-            framedSeg.bodyEnd = framed.byteLength - 2;
-            this.#out.unshift(framedSeg);
-          } else this.#out.unshift(bytesSegment(data, 0, "stream", false));
-        }
-        this.flush();
+        if (result.done) this.#endStream(ex, seg);
+        else this.#queueChunk(ex, seg, result.value);
+        if (!this.closed) this.flush();
       },
       (error) => {
         seg.reading = false;
         if (this.closed || this.#exchange !== ex) return;
+        // the body broke after the head was sent: the response cannot be completed
         this.ctx.onError(error);
         this.abort();
       },
     );
+  }
+
+  #endStream(ex: Exchange, seg: StreamSegment): void {
+    this.#out.shift();
+    if (seg.chunked) this.#out.unshift(bytesSegment(LAST_CHUNK, LAST_CHUNK.byteLength, "stream"));
+    else if (seg.remaining > 0) {
+      // the stream ended before the Content-Length the app promised
+      ex.keepAlive = false;
+      this.abort();
+    }
+  }
+
+  #queueChunk(ex: Exchange, seg: StreamSegment, value: unknown): void {
+    let data: Uint8Array;
+    if (value instanceof Uint8Array) data = value;
+    else if (typeof value === "string") data = this.ctx.encoder.encode(value);
+    else {
+      this.ctx.onError(new TypeError("response stream chunk is not a Uint8Array"));
+      seg.reader.cancel().catch(() => {});
+      this.abort();
+      return;
+    }
+    if (data.byteLength === 0) return;
+    if (seg.remaining >= 0) {
+      if (data.byteLength >= seg.remaining) {
+        if (data.byteLength > seg.remaining) {
+          // more than the promised Content-Length: send what was promised, then close
+          data = data.subarray(0, seg.remaining);
+          ex.keepAlive = false;
+        }
+        this.#out.shift();
+        seg.reader.cancel().catch(() => {});
+      }
+      seg.remaining -= data.byteLength;
+      this.#out.unshift(bytesSegment(data, 0, "stream"));
+    } else if (seg.chunked) this.#out.unshift(chunkSegment(data));
+    else this.#out.unshift(bytesSegment(data, 0, "stream"));
   }
 
   /** The whole response is written. */
@@ -867,11 +723,12 @@ export class Connection implements EpollHandler, BodySource {
     if (this.deadlineKind === "send") this.deadline = 0;
     const body = ex.body;
     if (!ex.keepAlive || this.#peerEof) {
-      body?.fail(new Error("connection closed"));
+      body?.fail(new BodyAbortedError(new Error("connection closed")));
       this.#closeGracefully();
       return;
     }
     if (body !== null && !body.done) {
+      // the rest of the body is read and dropped unless the app is still reading it
       if (!body.stream.locked) body.discarding = true;
       this.deadlineKind = "body";
       this.deadline = this.ctx.now() + this.ctx.options.bodyTimeoutMs;
@@ -905,13 +762,14 @@ export class Connection implements EpollHandler, BodySource {
   onBodyPull(body: BodyStream): void {
     const ex = this.#exchange;
     if (this.closed || ex === null || ex.body !== body) {
-      body.fail(new Error("connection closed"));
+      body.fail(new BodyAbortedError(new Error("connection closed")));
       return;
     }
     if (body.continuePending) {
       body.continuePending = false;
+      // RFC 9110 §10.1.1: the client waits for this before sending the body
       if (!ex.responded) {
-        this.#out.push(bytesSegment(CONTINUE.slice(), CONTINUE.byteLength, "copy", false));
+        this.#out.push(bytesSegment(CONTINUE_100, CONTINUE_100.byteLength, "copy"));
         this.flush();
       }
     }
@@ -928,35 +786,29 @@ export class Connection implements EpollHandler, BodySource {
 
   // ---- closing ------------------------------------------------------------------------------
 
-  /** Sends a short error response and closes after it. */
-  #sendError(status: number): void {
+  /** Sends a complete error response and closes after it. */
+  #sendError(status: number, reason: string): void {
     let ex = this.#exchange;
     if (ex !== null && ex.responded) {
       this.abort();
       return;
     }
     if (ex === null) {
-      ex = new Exchange({
-        method: "-",
-        target: "-",
-        minor: 1,
-        headers: [],
-        contentLength: -1,
-        chunked: false,
-        keepAlive: false,
-        expectContinue: false,
-      });
+      ex = new Exchange(null);
       this.#exchange = ex;
     }
-    ex.body?.fail(new Error(`request failed with ${status}`));
+    ex.body?.fail(new BodyAbortedError(new Error(`request failed with ${status}`)));
     ex.responded = true;
     ex.keepAlive = false;
     ex.status = status;
     this.ctx.metrics?.countRequest(status);
     this.#out.length = 0;
-    const text = errorResponse(status, this.ctx.now());
-    const bytes = latin1Bytes(text);
-    this.#out.push(bytesSegment(bytes, text.indexOf("\r\n\r\n") + 4, "copy", false));
+    const bytes = errorResponseBytes(status, reason);
+    let headEnd = 0;
+    while (headEnd + 3 < bytes.length && !(bytes[headEnd] === 13 && bytes[headEnd + 3] === 10)) {
+      headEnd++;
+    }
+    this.#out.push(bytesSegment(bytes, headEnd + 4, "copy"));
     this.deadlineKind = "send";
     this.deadline = this.ctx.now() + this.ctx.options.sendTimeoutMs;
     this.flush();
@@ -987,8 +839,8 @@ export class Connection implements EpollHandler, BodySource {
     this.ctx.loop.forget(this.fd);
     this.ctx.libc.close(this.fd);
     if (ex !== null) {
-      ex.body?.fail(new Error("connection closed"));
-      ex.signal?.abort(new Error("client disconnected"));
+      ex.body?.fail(new BodyAbortedError(new Error("connection closed")));
+      ex.signal?.abort(new BodyAbortedError(new Error("client disconnected")));
       if (ex.responded && !ex.written) this.#log(ex);
       this.#releaseFiles(ex);
     }
@@ -1007,60 +859,21 @@ export class Connection implements EpollHandler, BodySource {
 
   #log(ex: Exchange): void {
     const hook = this.ctx.onResponse;
-    if (hook === undefined || ex.head.method === "-" && ex.status === 0) return;
-    let referer: string | null = null;
-    let userAgent: string | null = null;
-    const h = ex.head.headers;
-    for (let i = 0; i < h.length; i += 2) {
-      if (h[i] === "referer") referer = h[i + 1];
-      else if (h[i] === "user-agent") userAgent = h[i + 1];
-    }
+    if (hook === undefined) return;
+    const head = ex.head;
     try {
       hook({
         remoteAddr: this.remote.hostname,
-        method: ex.head.method,
-        target: ex.head.target,
-        protocol: ex.head.minor === 0 ? "HTTP/1.0" : "HTTP/1.1",
+        method: head?.method ?? "-",
+        target: head?.target ?? "-",
+        protocol: head?.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
         status: ex.status,
         bytes: ex.bytes,
-        referer,
-        userAgent,
+        referer: ex.header("referer"),
+        userAgent: ex.header("user-agent"),
       });
     } catch (error) {
       this.ctx.onError(error);
     }
-  }
-}
-
-const ZERO_CHUNK = new Uint8Array([0x30, 13, 10, 13, 10]);
-const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
-
-function bytesSegment(
-  buf: Uint8Array,
-  bodyStart: number,
-  path: "copy" | "stream",
-  shared: boolean,
-): BytesSegment {
-  return { kind: Seg.Bytes, buf, off: 0, bodyStart, bodyEnd: buf.byteLength, path, shared };
-}
-
-function latin1Bytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  encodeHead(text, out, 0);
-  return out;
-}
-
-function parseLength(value: string): number {
-  return /^\d{1,15}$/.test(value.trim()) ? Number(value.trim()) : -1;
-}
-
-/** Host header syntax (RFC 9110 §7.2, RFC 3986 §3.2.2): reg-name or IP literal, and a port. */
-function validHost(host: string): boolean {
-  return /^[A-Za-z0-9\-._~!$&'()*+,;=%]*(:\d*)?$|^\[[0-9A-Fa-f:.]+\](:\d*)?$/.test(host);
-}
-
-function cancelBody(response: unknown): void {
-  if (response instanceof Response && response.body !== null && !response.body.locked) {
-    response.body.cancel().catch(() => {});
   }
 }

@@ -17,8 +17,8 @@ export interface RequestParts {
   readonly method: string;
   /** Absolute URL (`http://host/target`). */
   readonly url: string;
-  /** Header fields as name, value, name, value... (names lower-cased). */
-  readonly headers: readonly string[];
+  /** Header fields as `[name, value]` pairs (names lower-cased), duplicates kept. */
+  readonly headers: [string, string][];
   /** Body stream, or null for none. */
   readonly body: ReadableStream<Uint8Array> | null;
   /** Returns a signal aborted when the client goes away before the response is done. */
@@ -29,11 +29,9 @@ const PARTS = Symbol("parts");
 const HEADERS = Symbol("headers");
 const REAL = Symbol("real");
 
-/** Builds a `Headers` from a flat name/value list. */
-export function headersFromList(list: readonly string[]): Headers {
-  const headers = new Headers();
-  for (let i = 0; i < list.length; i += 2) headers.append(list[i], list[i + 1]);
-  return headers;
+/** Builds a `Headers` from `[name, value]` pairs. */
+export function headersFromList(list: [string, string][]): Headers {
+  return new Headers(list);
 }
 
 /** The Request-like object handed to the app; see the module documentation. */

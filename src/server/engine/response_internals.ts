@@ -48,7 +48,7 @@ const SUPPORTED: boolean = (() => {
  * The response's header fields as `[name, value]` pairs (names in the case they were set), or
  * `undefined` when unsupported. Call before {@linkcode staticBody}.
  */
-export function headerList(response: Response): readonly [string, string][] | undefined {
+export function headerList(response: Response): [string, string][] | undefined {
   if (!SUPPORTED) return undefined;
   // the public getter materialises lazily built responses (e.g. Response.json) into the list
   void response.headers;

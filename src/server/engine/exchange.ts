@@ -1,0 +1,43 @@
+/**
+ * One request/response exchange on a connection.
+ *
+ * @module
+ */
+import type { RequestHead } from "../../http1/mod.ts";
+import type { BodyStream } from "./body_stream.ts";
+import type { OpenFile } from "./file_cache.ts";
+
+/** State of one request and its response. */
+export class Exchange {
+  /** Request body, if the request has one. */
+  body: BodyStream | null = null;
+  /** Response status (0 until answered). */
+  status = 0;
+  /** Response body bytes written so far. */
+  bytes = 0;
+  /** Keep the connection open after this exchange. */
+  keepAlive: boolean;
+  /** A response (or error response) has been planned and queued. */
+  responded = false;
+  /** The whole response has been written. */
+  written = false;
+  /** Aborted when the client goes away before the response is written (created on demand). */
+  signal: AbortController | null = null;
+  /** Files acquired for this response, released when it ends. */
+  readonly files: OpenFile[] = [];
+
+  /** Starts an exchange for `head` (null for an unparsable request). */
+  constructor(readonly head: RequestHead | null) {
+    this.keepAlive = head !== null && head.keepAlive;
+  }
+
+  /** Header value by lower-case name (first occurrence), or null. */
+  header(name: string): string | null {
+    const headers = this.head?.headers;
+    if (headers === undefined) return null;
+    for (let i = 0; i < headers.length; i++) {
+      if (headers[i][0] === name) return headers[i][1];
+    }
+    return null;
+  }
+}
