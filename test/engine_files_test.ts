@@ -10,6 +10,7 @@ import { createApp } from "../src/app.ts";
 import { FileBody } from "../src/file_body.ts";
 import { Metrics } from "../src/metrics.ts";
 import { statFile } from "../src/media/stat.ts";
+import { boundaryOf, parseMultipart } from "./support/multipart.ts";
 import { curl, have } from "./support/server.ts";
 import {
   collect,
@@ -81,6 +82,20 @@ Deno.test("files: small ranges use pread+send, larger ones sendfile (threshold s
     assert.match(multi.headers.get("content-type") ?? "", /^multipart\/byteranges/);
     const text = new Uint8Array(await multi.arrayBuffer());
     assert.equal(text.byteLength, Number(multi.headers.get("content-length")));
+    const parts = parseMultipart(text, boundaryOf(multi.headers.get("content-type")));
+    assert.equal(parts.length, 2);
+    assert.deepEqual(parts[0].body, data.subarray(0, 100_000));
+    assert.deepEqual(parts[1].body, data.subarray(200_000, 300_000));
+    assert.equal(metrics.bytesSent.sendfile, 9000 + 200_000);
+    // small multipart: boundaries and both parts preread into one send
+    const tiny = await fetch(`${server.base}/media/clip.mp4`, {
+      headers: { range: "bytes=0-9,100-109" },
+    });
+    const tinyParts = parseMultipart(
+      new Uint8Array(await tiny.arrayBuffer()),
+      boundaryOf(tiny.headers.get("content-type")),
+    );
+    assert.deepEqual(tinyParts.map((p) => p.body), [data.subarray(0, 10), data.subarray(100, 110)]);
     assert.equal(metrics.bytesSent.sendfile, 9000 + 200_000);
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -100,7 +115,9 @@ Deno.test({
         `
         import { createApp } from "${new URL("../src/app.ts", import.meta.url).href}";
         import { serve } from "${new URL("../src/server/adapter.ts", import.meta.url).href}";
-        const s = serve(createApp({ root: ${JSON.stringify(root)} }), { hostname: "127.0.0.1", port: 0 });
+        const s = serve(createApp({ root: ${
+          JSON.stringify(root)
+        } }), { hostname: "127.0.0.1", port: 0 });
         const r = await fetch("http://127.0.0.1:" + s.port + "/media/f.bin");
         const n = (await r.arrayBuffer()).byteLength;
         await s.shutdown();
@@ -150,7 +167,12 @@ function truncatingApp(path: string, keep: number): Hono {
     const stat = statFile(path);
     assert.ok(stat);
     await Deno.truncate(path, keep);
-    const body = new FileBody([{ path, offset: 0, length: stat.identity.size, identity: stat.identity }]);
+    const body = new FileBody([{
+      path,
+      offset: 0,
+      length: stat.identity.size,
+      identity: stat.identity,
+    }]);
     return new Response(body, { headers: { "content-length": String(body.byteLength) } });
   });
   return app;
@@ -193,8 +215,12 @@ Deno.test("files: 500 transfers aborted mid-body leave the fd count where it was
     const metrics = new Metrics();
     await using server = startEngine(createApp({ root, metrics }), { metrics });
     // warm up: the open-file cache keeps one fd for the file
-    await (await fetch(`${server.base}/media/movie.mp4`, { headers: { range: "bytes=0-9" } }))
-      .arrayBuffer();
+    const warm = await rawExchange(
+      server.port,
+      "GET /media/movie.mp4 HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\nConnection: close\r\n\r\n",
+    );
+    assert.equal(warm.responses[0].status, 206);
+    await waitFor(() => server.handle.connections === 0, 5000, "warm-up connection closed");
     const before = openFdCount();
     for (let batch = 0; batch < 10; batch++) {
       await Promise.all(Array.from({ length: 50 }, async () => {

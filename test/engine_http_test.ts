@@ -296,10 +296,16 @@ Deno.test("engine: a throwing handler gives 500; the engine keeps serving", asyn
   console.error = (...args: unknown[]) => errors.push(args);
   try {
     await using server = startEngine(raw);
-    assert.equal((await rawExchange(server.port, "GET /raw-throw HTTP/1.1\r\nHost: x\r\n\r\n"))
-      .responses[0].status, 500);
-    assert.equal((await rawExchange(server.port, "GET /raw-reject HTTP/1.1\r\nHost: x\r\n\r\n"))
-      .responses[0].status, 500);
+    assert.equal(
+      (await rawExchange(server.port, "GET /raw-throw HTTP/1.1\r\nHost: x\r\n\r\n"))
+        .responses[0].status,
+      500,
+    );
+    assert.equal(
+      (await rawExchange(server.port, "GET /raw-reject HTTP/1.1\r\nHost: x\r\n\r\n"))
+        .responses[0].status,
+      500,
+    );
     const ok = await fetch(`${server.base}/`);
     assert.equal(await ok.text(), "ok");
   } finally {
@@ -344,17 +350,21 @@ Deno.test("engine: metrics and the access-log hook see every response", async ()
   assert.equal(log[2].bytes, 8);
 });
 
-Deno.test("engine: curl over keep-alive, HTTP/1.0 and HEAD", { ignore: !have("curl") }, async () => {
-  await using server = startEngine(testApp());
-  const r = await curl(["-i", `${server.base}/`, `${server.base}/n/7`]);
-  assert.equal(r.code, 0, r.stderr);
-  const text = dec.decode(r.stdout);
-  assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
-  assert.ok(text.includes("\r\n\r\nhello"));
-  assert.ok(text.endsWith("n=7"));
-  const r10 = await curl(["-0", "-s", `${server.base}/stream`]);
-  assert.equal(dec.decode(r10.stdout), "abcdefgh");
-  const head = await curl(["-I", `${server.base}/stream-length`]);
-  assert.match(dec.decode(head.stdout), /content-length: 10\r\n/i);
-  void concat;
-});
+Deno.test(
+  "engine: curl over keep-alive, HTTP/1.0 and HEAD",
+  { ignore: !have("curl") },
+  async () => {
+    await using server = startEngine(testApp());
+    const r = await curl(["-i", `${server.base}/`, `${server.base}/n/7`]);
+    assert.equal(r.code, 0, r.stderr);
+    const text = dec.decode(r.stdout);
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(text.includes("\r\n\r\nhello"));
+    assert.ok(text.endsWith("n=7"));
+    const r10 = await curl(["-0", "-s", `${server.base}/stream`]);
+    assert.equal(dec.decode(r10.stdout), "abcdefgh");
+    const head = await curl(["-I", `${server.base}/stream-length`]);
+    assert.match(dec.decode(head.stdout), /content-length: 10\r\n/i);
+    void concat;
+  },
+);

@@ -1,19 +1,21 @@
 /**
  * Live ingest over real sockets: authorisation (401), the prefix (403), path safety (400/403,
  * raw sockets for paths fetch would normalise), conflicts (409), Content-Range (400), 201 vs
- * 204, DELETE, ingest off (405), and Cache-Control of playlists vs segments.
+ * 204, DELETE, ingest off (405), Cache-Control of playlists vs segments, and uploads over
+ * HTTPS (the stream engine; curl may negotiate HTTP/2 there).
  */
 import assert from "node:assert/strict";
 import {
   AUTH,
   exists,
-  type IngestServer,
   listTree,
   rawExchange,
   readMetrics,
   startIngestServer,
+  TOKEN,
 } from "./support/ingest.ts";
-import { curl, ENGINES } from "./support/server.ts";
+import { curl, ENGINES, startServer } from "./support/server.ts";
+import { makeTestCert } from "./support/tls.ts";
 
 /** PUT with fetch; returns status and body text. */
 async function put(
@@ -83,11 +85,13 @@ for (const engine of ENGINES) {
       await t.step("playlists are no-cache, segments keep --cache-control", async () => {
         assert.equal((await put(`${s.url}/media/live/s0.ts`, "segment")).status, 201);
         assert.equal((await put(`${s.url}/media/live/d.mpd`, "<MPD/>")).status, 201);
-        for (const [path, expected] of [
-          ["a.m3u8", "no-cache"],
-          ["d.mpd", "no-cache"],
-          ["s0.ts", "public, max-age=60"],
-        ]) {
+        for (
+          const [path, expected] of [
+            ["a.m3u8", "no-cache"],
+            ["d.mpd", "no-cache"],
+            ["s0.ts", "public, max-age=60"],
+          ]
+        ) {
           const res = await fetch(`${s.url}/media/live/${path}`);
           await res.body?.cancel();
           assert.equal(res.headers.get("cache-control"), expected, path);
@@ -220,3 +224,39 @@ for (const engine of ENGINES) {
     }
   });
 }
+
+Deno.test("ingest over HTTPS (stream engine): curl PUTs byte-exact, Content-Length and chunked", async () => {
+  const cert = await makeTestCert();
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "zerocast-ingest-tls-" }));
+  const server = await startServer({
+    root,
+    tls: { cert: cert.certFile, key: cert.keyFile },
+    args: ["--ingest-token", TOKEN],
+  });
+  try {
+    const source = `${root}/source.bin`;
+    const bytes = new Uint8Array(3 * 1024 * 1024 + 7);
+    for (let i = 0; i < bytes.length; i += 65536) {
+      crypto.getRandomValues(bytes.subarray(i, Math.min(i + 65536, bytes.length)));
+    }
+    await Deno.writeFile(source, bytes);
+    for (const chunked of [false, true]) {
+      const name = chunked ? "chunked.bin" : "length.bin";
+      const out = await curl([
+        ...["--cacert", cert.certFile, "-o", "/dev/null", "-w", "%{http_code}", "-T", source],
+        ...["-H", `Authorization: ${AUTH}`],
+        ...(chunked ? ["-H", "Transfer-Encoding: chunked"] : []),
+        `${server.httpsUrl}/media/live/${name}`,
+      ]);
+      assert.equal(out.code, 0, out.stderr);
+      assert.equal(new TextDecoder().decode(out.stdout), "201");
+      assert.deepEqual(await Deno.readFile(`${root}/live/${name}`), bytes);
+    }
+    const m = await readMetrics(server.url);
+    assert.equal(m.get('zerocast_bytes_ingested_total{path="stream"}'), 2 * bytes.length);
+  } finally {
+    await server.close();
+    await cert.cleanup();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -5,6 +5,7 @@ import { BearerAuth, bearerChallenge } from "../src/ingest/auth.ts";
 import { streamBodyToFile } from "../src/ingest/stream_to_file.ts";
 import { openDirectory, UploadPaths } from "../src/ingest/upload_target.ts";
 import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError } from "../src/request_body.ts";
+import { CliError, parseConfig } from "../src/config.ts";
 import { listTree } from "./support/ingest.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -17,7 +18,10 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 /** A body stream that yields `chunks`, then ends, errors, or stalls forever. */
-function bodyOf(chunks: Uint8Array[], end: "close" | "error" | "stall"): ReadableStream<Uint8Array> {
+function bodyOf(
+  chunks: Uint8Array[],
+  end: "close" | "error" | "stall",
+): ReadableStream<Uint8Array> {
   let i = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -211,5 +215,17 @@ Deno.test("streamBodyToFile fails on a broken or idle body, unless Content-Lengt
       streamBodyToFile(bodyOf([bytes(5)], "stall"), `${dir}/d`, { ...limits, idleTimeoutMs: 50 }),
       BodyTimeoutError,
     );
+  });
+});
+
+Deno.test("--ingest-idle-timeout sets the upload idle timeout (default 30 s)", async () => {
+  await withTempDir((root) => {
+    const parse = (...args: string[]) => parseConfig(["--root", root, ...args], () => undefined);
+    assert.equal(parse().ingestIdleTimeoutMs, 30_000);
+    assert.equal(parse("--ingest-idle-timeout", "250").ingestIdleTimeoutMs, 250);
+    for (const bad of ["0", "-1", "1.5", "x"]) {
+      assert.throws(() => parse("--ingest-idle-timeout", bad), CliError, bad);
+    }
+    return Promise.resolve();
   });
 });

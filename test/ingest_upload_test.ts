@@ -8,6 +8,7 @@ import {
   concat,
   connect,
   latin1,
+  rawExchange,
   readMetrics,
   readResponse,
   sha256,
@@ -54,6 +55,19 @@ for (const engine of ENGINES) {
         for (const framing of ["content-length", "chunked"] as const) {
           await t.step(`${size} B, ${framing}`, async () => {
             const name = `up-${size}-${framing}.bin`;
+            if (size === 0 && framing === "chunked") {
+              // curl 7.88 sends no last-chunk for an empty -T file (an unterminated body), so
+              // the empty chunked body goes over a raw socket.
+              const res = await rawExchange(
+                s.url,
+                `PUT /media/live/${name} HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\n` +
+                  "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n",
+              );
+              assert.equal(res.status, 201);
+              assert.equal(Deno.statSync(`${s.root}/live/${name}`).size, 0);
+              await Deno.remove(`${s.root}/live/${name}`);
+              return;
+            }
             const args = ["-o", "/dev/null", "-w", "%{http_code}", "-T", source];
             args.push("-H", `Authorization: ${AUTH}`);
             if (framing === "chunked") args.push("-H", "Transfer-Encoding: chunked");
@@ -190,15 +204,26 @@ for (const engine of ENGINES) {
       await putVersion(0);
       let writing = true;
       let reads = 0;
+      let cut = 0;
       const reader = async () => {
         while (writing) {
           const res = await fetch(url);
-          const text = await res.text();
           assert.equal(res.status, 200);
           assert.equal(res.headers.get("cache-control"), "no-cache");
+          let text: string;
+          try {
+            text = await res.text();
+          } catch {
+            // The version the headers describe was replaced between the server's stat and its
+            // open: the server cuts the response (the client can tell) rather than send the
+            // bytes of another version.
+            cut++;
+            continue;
+          }
           const m = /#END:(\d+):(\d+)\n$/.exec(text);
           assert.ok(m, `incomplete playlist read: ${JSON.stringify(text.slice(-40))}`);
           assert.equal(text, version(Number(m[1])));
+          assert.equal(res.headers.get("content-length"), String(text.length));
           reads++;
         }
       };
@@ -209,7 +234,7 @@ for (const engine of ENGINES) {
         writing = false;
         await Promise.all(readers);
       }
-      assert.ok(reads > 0);
+      assert.ok(reads > cut, `${reads} whole reads, ${cut} cut`);
       assert.equal(await (await fetch(url)).text(), version(60));
       assert.deepEqual(tempFilesUnder(s.root), []);
     } finally {

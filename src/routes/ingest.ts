@@ -47,8 +47,9 @@ export const DEFAULT_INGEST_MAX_BYTES = 1024 ** 3;
 /** Default {@linkcode IngestOptions.idleTimeoutMs}. */
 export const DEFAULT_INGEST_IDLE_TIMEOUT_MS = 30_000;
 
-/** Routes for PUT/DELETE under the ingest prefix; `options.ingest` must be set. */
+/** Routes for PUT/DELETE under `ingest.prefix`, authorised by `ingest.token` (non-empty). */
 export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions): Hono {
+  if (ingest.token === "") throw new TypeError("ingest needs a non-empty token");
   const root = options.root;
   const metrics = options.metrics;
   const auth = new BearerAuth(ingest.token);
@@ -141,6 +142,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
 function uploadFailed(error: unknown): Response {
   if (error instanceof BodyTooLargeError) return tooLarge(error.limit);
   if (error instanceof BodyTimeoutError) {
+    // RFC 9110 §15.5.9: a 408 SHOULD carry the `close` option; the body is not read further.
     return text(408, "request timeout: upload idle\n", { connection: "close" });
   }
   // The client went away or sent a broken body: the answer most likely reaches nobody.

@@ -97,7 +97,10 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void
   while (offset < bytes.byteLength) offset += await conn.write(bytes.subarray(offset));
 }
 
-/** Reads from `conn` until EOF, a reset, or `limitMs`; parses the first final status. */
+/**
+ * Reads from `conn` until the first final response is complete (head plus Content-Length body),
+ * EOF, a reset, or `limitMs`; parses its status.
+ */
 export async function readResponse(conn: Deno.Conn, limitMs = 15_000): Promise<RawResponse> {
   const chunks: Uint8Array[] = [];
   const buffer = new Uint8Array(64 * 1024);
@@ -114,6 +117,7 @@ export async function readResponse(conn: Deno.Conn, limitMs = 15_000): Promise<R
       }
       if (n === null) break;
       chunks.push(buffer.slice(0, n));
+      if (finalResponseComplete(new TextDecoder("latin1").decode(concat(chunks)))) break;
     }
   } finally {
     clearTimeout(timer);
@@ -121,6 +125,19 @@ export async function readResponse(conn: Deno.Conn, limitMs = 15_000): Promise<R
   const text = new TextDecoder("latin1").decode(concat(chunks));
   const statuses = [...text.matchAll(/^HTTP\/1\.[01] (\d{3})/gm)].map((m) => Number(m[1]));
   return { status: statuses.find((s) => s >= 200) ?? 0, text };
+}
+
+/** True when `text` holds a whole final (non-1xx) response with a Content-Length body. */
+function finalResponseComplete(text: string): boolean {
+  const re = /^HTTP\/1\.[01] (\d{3})[^\r\n]*\r\n/gm;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const end = text.indexOf("\r\n\r\n", m.index);
+    if (end < 0) return false;
+    if (Number(m[1]) < 200) continue;
+    const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(m.index, end + 2));
+    return length !== null && text.length - (end + 4) >= Number(length[1]);
+  }
+  return false;
 }
 
 /** Latin-1 bytes of `text` (request heads are ASCII). */

@@ -55,8 +55,12 @@ export class SyscallError extends Error {
 export interface EpollLoopOptions {
   /** Most events taken per epoll_wait (default 512). */
   readonly maxEvents?: number;
-  /** Empty busy polls (each after a yield) before going idle (default 1). */
-  readonly idleSpins?: number;
+  /**
+   * How long the loop keeps polling (yielding between polls) after the last event before it
+   * blocks in the off-thread epoll_wait (default 1 ms). Going idle and waking again costs tens
+   * of microseconds (a thread hand-off), so under load a short spin keeps the loop busy.
+   */
+  readonly spinMs?: number;
   /** Called when a handler throws; the loop keeps running. */
   readonly onError?: (error: unknown) => void;
 }
@@ -76,13 +80,13 @@ export class EpollLoop {
   readonly #asyncView: DataView;
   readonly #ctl = new Uint8Array(EPOLL_EVENT_SIZE * 2);
   readonly #ctlView = new DataView(this.#ctl.buffer);
-  readonly #idleSpins: number;
+  readonly #spinMs: number;
   readonly #onError: (error: unknown) => void;
   #deferred: (() => void)[] = [];
   #running = false;
   #idle = false;
   #woken = false;
-  #spins = 0;
+  #lastActive = 0;
   #scheduled = false;
   #stopped: Promise<void> | null = null;
   #resolveStopped: (() => void) | null = null;
@@ -91,7 +95,7 @@ export class EpollLoop {
   /** Creates the epoll instance and its wake-up eventfd. */
   constructor(options: EpollLoopOptions = {}) {
     this.#maxEvents = options.maxEvents ?? 512;
-    this.#idleSpins = options.idleSpins ?? 1;
+    this.#spinMs = options.spinMs ?? Number(Deno.env.get("ZC_SPIN_MS") ?? 1);
     this.#onError = options.onError ??
       ((error) => console.error("zerocast engine: handler error:", error));
     this.#syncEvents = new Uint8Array(this.#maxEvents * EPOLL_EVENT_SIZE);
@@ -202,6 +206,13 @@ export class EpollLoop {
   }
 
   readonly #batch = (): void => {
+    const S = (globalThis as any).S ??= { batches: 0, empty: 0, idle: 0, events: 0, work: 0, idleT: 0, gap: 0, last: 0 };
+    const tb = performance.now(); if (S.last) S.gap += tb - S.last;
+    S.batches++;
+    try { this.#batch2(); } finally { S.work += performance.now() - tb; S.last = performance.now(); }
+  };
+  readonly #batch2 = (): void => {
+    const S = (globalThis as any).S;
     this.#scheduled = false;
     if (!this.#running) {
       this.#finish();
@@ -215,21 +226,19 @@ export class EpollLoop {
       if (code !== EINTR && code !== EAGAIN) throw new SyscallError("epoll_wait", code);
       n = 0;
     }
+    S.events += n; if (n === 0) S.empty++;
     this.#dispatch(this.#syncView, n);
     const ran = this.#run(tasks);
     if (n > 0 || ran || this.#deferred.length > 0) {
-      this.#spins = 0;
+      this.#lastActive = performance.now();
       this.#schedule();
-    } else if (this.#spins < this.#idleSpins) {
-      this.#spins++;
+    } else if (performance.now() - this.#lastActive < this.#spinMs) {
       this.#schedule();
-    } else {
-      this.#spins = 0;
-      void this.#waitIdle();
-    }
+    } else void this.#waitIdle();
   };
 
   async #waitIdle(): Promise<void> {
+    const S = (globalThis as any).S; S.idle++; const ti = performance.now(); S.last = 0;
     this.#idle = true;
     let n: number;
     try {
@@ -238,6 +247,7 @@ export class EpollLoop {
       this.#idle = false;
       this.#woken = false;
     }
+    S.idleT += performance.now() - ti;
     if (!this.#running) {
       this.#finish();
       return;
@@ -246,6 +256,7 @@ export class EpollLoop {
     const tasks = this.#takeDeferred();
     if (n > 0) this.#dispatch(this.#asyncView, n);
     this.#run(tasks);
+    this.#lastActive = performance.now();
     this.#schedule();
   }
 

@@ -8,6 +8,7 @@
 import { isBodylessStatus, responseKeepsAlive, serializeResponseHead } from "../../http1/mod.ts";
 import type { ResponseHeadOptions } from "../../http1/mod.ts";
 import { type FileBody, isFileBody } from "../../file_body.ts";
+import { headText } from "./head_writer.ts";
 import { headerList, staticBody } from "./response_internals.ts";
 
 /** What the request side contributes to the response head. */
@@ -24,12 +25,15 @@ export interface RequestSide {
 export interface ResponsePlan {
   /** Status code. */
   readonly status: number;
-  /** Serialized head (a view of the codec's slab: do not modify). */
-  readonly head: Uint8Array;
+  /**
+   * The head: latin1 text for the engine's head writer (from Deno's validated header list), or
+   * bytes from the codec's serializer (a view of its slab: do not modify).
+   */
+  readonly head: string | Uint8Array;
   /** The connection stays open after this response. */
   readonly keepAlive: boolean;
-  /** Body bytes held in memory (null: none, or see fileBody/stream). */
-  readonly bytes: Uint8Array | null;
+  /** Body held in memory, as UTF-8 text or bytes (null: none, or see fileBody/stream). */
+  readonly bytes: Uint8Array | string | null;
   /** A file body to send with sendfile. */
   readonly fileBody: FileBody | null;
   /** A stream body to read and write with backpressure. */
@@ -39,8 +43,6 @@ export interface ResponsePlan {
   /** Promised stream length (Content-Length) or -1. */
   readonly streamLength: number;
 }
-
-const encoder = new TextEncoder();
 
 /** Parses a Content-Length value the app set; -1 when absent or not a plain number. */
 function lengthValue(value: string | null | undefined): number {
@@ -87,13 +89,15 @@ export function planResponse(response: Response, request: RequestSide): Response
     else if (isFileBody(body)) fileBody = body;
     else stream = body;
   }
-  let bytes = typeof fixed === "string" ? encoder.encode(fixed) : fixed ?? null;
+  let bytes = fixed ?? null;
   const knownLength = fileBody !== null
     ? fileBody.byteLength
     : stream !== null
     ? -1
     : bytes === null
     ? 0
+    : typeof bytes === "string"
+    ? utf8Length(bytes)
     : bytes.byteLength;
   let contentLength: number | null;
   if (bodyless) contentLength = status === 304 && appLength >= 0 ? appLength : null;
@@ -111,7 +115,9 @@ export function planResponse(response: Response, request: RequestSide): Response
     head: isHead,
   };
   const keepAlive = responseKeepsAlive(status, opts);
-  const head = serializeResponseHead(status, list ?? response.headers, opts);
+  const head = list !== undefined
+    ? headText(status, list, opts)
+    : serializeResponseHead(status, response.headers, opts);
   if (isHead || bodyless) {
     if (stream !== null) stream.cancel().catch(() => {});
     return {
@@ -125,7 +131,9 @@ export function planResponse(response: Response, request: RequestSide): Response
       streamLength: -1,
     };
   }
-  if (bytes !== null && bytes.byteLength === 0) bytes = null;
+  if (bytes !== null && (typeof bytes === "string" ? bytes.length : bytes.byteLength) === 0) {
+    bytes = null;
+  }
   return {
     status,
     head,
@@ -136,4 +144,22 @@ export function planResponse(response: Response, request: RequestSide): Response
     chunked: stream !== null && contentLength === null && request.versionMinor === 1,
     streamLength: stream !== null && contentLength !== null ? contentLength : -1,
   };
+}
+
+/** Byte length of `text` in UTF-8, without encoding it. */
+export function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 2; // a surrogate pair: 4 bytes for 2 UTF-16 units
+        i++;
+      } else n += 2; // lone surrogate: U+FFFD, 3 bytes
+    } else n += 2;
+  }
+  return n;
 }
