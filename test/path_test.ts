@@ -161,6 +161,71 @@ Deno.test("path: a symlink changed on disk is honoured on the next request (noth
   }
 });
 
+Deno.test("path: resolveFile agrees with resolve on every 400/404 pattern", async () => {
+  const tree = await makeTree();
+  try {
+    const r = new MediaPathResolver(tree.root, "/media/");
+    for (
+      const raw of [
+        "/media/.hidden",
+        "/media/escape.txt",
+        "/media/outdir/secret.txt",
+        "/media/fsroot/etc/passwd",
+        "/media/missing.mp4",
+        "/media/../outside/secret.txt",
+        "/media/%2e%2e/outside/secret.txt",
+        "/media/a%252e.mp4",
+      ]
+    ) {
+      // Twice: the second call may take the cached path and must still refuse.
+      for (let i = 0; i < 2; i++) {
+        const want = r.resolve(raw).kind;
+        assert.notEqual(want, "ok", raw);
+        assert.equal(r.resolveFile(raw).kind, want, raw);
+      }
+    }
+    assert.deepEqual(r.resolveFile("/media/sub"), NOT_FOUND); // a directory is not a file
+    const hit = r.resolveFile("/media/link.mp4");
+    assert.equal(hit.kind, "ok");
+    if (hit.kind === "ok") {
+      assert.equal(hit.path, `${tree.root}/a.mp4`);
+      assert.equal(hit.stat.identity.size, "a.mp4".length);
+    }
+  } finally {
+    await tree.cleanup();
+  }
+});
+
+Deno.test("path: resolveFile's real-path cache never outlives a re-pointed symlink", async () => {
+  const tree = await makeTree();
+  try {
+    const r = new MediaPathResolver(tree.root, "/media/");
+    await Deno.symlink(`${tree.root}/a.mp4`, `${tree.root}/flip.mp4`);
+    await Deno.symlink(`${tree.root}/sub`, `${tree.root}/flipdir`);
+    for (let i = 0; i < 2; i++) {
+      const first = r.resolveFile("/media/flip.mp4");
+      assert.equal(first.kind === "ok" && first.path, `${tree.root}/a.mp4`);
+      assert.equal(r.resolveFile("/media/flipdir/b.mp4").kind, "ok");
+    }
+    // Re-point both links outside the root: the very next call must refuse.
+    await Deno.remove(`${tree.root}/flip.mp4`);
+    await Deno.symlink(`${tree.outside}/secret.txt`, `${tree.root}/flip.mp4`);
+    await Deno.remove(`${tree.root}/flipdir`);
+    await Deno.writeTextFile(`${tree.outside}/b.mp4`, "outside b");
+    await Deno.symlink(tree.outside, `${tree.root}/flipdir`);
+    assert.deepEqual(r.resolveFile("/media/flip.mp4"), NOT_FOUND);
+    assert.deepEqual(r.resolveFile("/media/flipdir/b.mp4"), NOT_FOUND);
+    // Re-pointed to another file inside the root: served as that file, with its own stat.
+    await Deno.remove(`${tree.root}/flip.mp4`);
+    await Deno.symlink(`${tree.root}/sub/b.mp4`, `${tree.root}/flip.mp4`);
+    const again = r.resolveFile("/media/flip.mp4");
+    assert.equal(again.kind === "ok" && again.path, `${tree.root}/sub/b.mp4`);
+    assert.equal(again.kind === "ok" && again.stat.identity.size, "sub/b.mp4".length);
+  } finally {
+    await tree.cleanup();
+  }
+});
+
 Deno.test("path: decodeSegments decodes each segment exactly once", () => {
   assert.deepEqual(decodeSegments("live/a%20b.ts"), { kind: "ok", segments: ["live", "a b.ts"] });
   assert.deepEqual(decodeSegments("live/"), { kind: "ok", segments: ["live", ""] });

@@ -16,7 +16,6 @@
 import { Hono } from "hono";
 import { fileResponseFromStat, type FileResponseOptions } from "../file_response.ts";
 import { MediaPathResolver, rawPathOf } from "../media/path.ts";
-import { statFile } from "../media/stat.ts";
 import type { ResolvedAppOptions } from "../options.ts";
 
 /** URL prefix the media root is served under. */
@@ -67,16 +66,14 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
   const app = new Hono();
   app.on(["GET", "HEAD"], "/media/*", (c) => {
     const request = c.req.raw;
-    const resolved = resolver.resolve(rawPathOf(request.url));
+    const resolved = resolver.resolveFile(rawPathOf(request.url));
     if (resolved.kind === "bad-request") return text(400, "bad request\n", corsHeaders);
     if (resolved.kind === "not-found") return text(404, "not found\n", corsHeaders);
-    const stat = statFile(resolved.path);
-    if (stat === null || !stat.isFile) return text(404, "not found\n", corsHeaders);
     const playlist = PLAYLIST.test(resolved.path);
     return fileResponseFromStat(
       request,
       resolved.path,
-      stat,
+      resolved.stat,
       playlist ? playlistOptions : fileOptions,
     );
   });
