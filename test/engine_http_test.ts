@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { Metrics } from "../src/metrics.ts";
+import { serve } from "../src/server/adapter.ts";
 import type { AccessLogEntry } from "../src/log.ts";
 import { curl, have } from "./support/server.ts";
 import { collect, concat, rawExchange, startEngine, writeAll } from "./engine_support.ts";
@@ -368,3 +369,22 @@ Deno.test(
     void concat;
   },
 );
+
+Deno.test("engine: serves on IPv6 loopback and reports the client's IPv6 address", async () => {
+  let handle;
+  try {
+    handle = serve({
+      fetch: (request: Request, env?: { remoteAddr: { hostname: string } }) =>
+        new Response(`${env?.remoteAddr.hostname} ${new URL(request.url).host}`),
+    }, { hostname: "::1", port: 0 });
+  } catch {
+    return; // no IPv6 loopback here
+  }
+  try {
+    assert.equal(handle.hostname, "::1");
+    const res = await fetch(`http://[::1]:${handle.port}/`);
+    assert.equal(await res.text(), `::1 [::1]:${handle.port}`);
+  } finally {
+    await handle.shutdown();
+  }
+});

@@ -239,7 +239,7 @@ export function openFdCount(): number {
 }
 
 /** `n` random bytes. */
-export function randomBytes(n: number): Uint8Array {
+export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
   for (let at = 0; at < n; at += 65536) crypto.getRandomValues(out.subarray(at, at + 65536));
   return out;

@@ -11,6 +11,7 @@ import type { FetchApp } from "../types.ts";
 import type { FileCache } from "./file_cache.ts";
 import type { EpollLoop } from "./loop.ts";
 import type { ResolvedEngineOptions } from "./options.ts";
+import type { SocketToFileSplicer } from "./splice.ts";
 
 /** The per-server state every connection of that server uses. */
 export interface EngineContext {
@@ -44,8 +45,15 @@ export interface EngineContext {
   readonly encoder: TextEncoder;
   /** Host used in request URLs when the client sent none (HTTP/1.0). */
   readonly localHost: string;
+  /**
+   * App promises and response-stream reads in flight: while non-zero the loop does not block
+   * the JS thread waiting for sockets (their continuations must run promptly).
+   */
+  pendingJs: number;
   /** True once shutdown began: responses close their connection. */
   readonly draining: boolean;
+  /** The pipe used to splice request bodies into files (created on first use). */
+  splicer(): SocketToFileSplicer;
   /** Current time in ms since the epoch. */
   now(): number;
   /** Reports an unexpected error (app failure, broken stream). */

@@ -34,6 +34,7 @@ import { FileCache } from "./file_cache.ts";
 import { type ListenSocket, listenTcp } from "./listener.ts";
 import { EpollLoop } from "./loop.ts";
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from "./options.ts";
+import { SocketToFileSplicer } from "./splice.ts";
 
 /** Events every client socket is registered for, once (edge-triggered: no later epoll_ctl). */
 const CONNECTION_EVENTS = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
@@ -61,6 +62,7 @@ export class EngineServer implements EngineContext {
   readonly encoder = new TextEncoder();
   readonly localHost: string;
   draining = false;
+  pendingJs = 0;
   /** The listening socket. */
   readonly listener: ListenSocket;
   /** Resolves when the server has stopped and released every fd. */
@@ -94,16 +96,24 @@ export class EngineServer implements EngineContext {
     this.localHost = this.listener.family === 10
       ? `[${this.listener.hostname}]:${this.listener.port}`
       : `${this.listener.hostname}:${this.listener.port}`;
+    let loop: EpollLoop | undefined;
     try {
-      this.loop = new EpollLoop({ onError: (error) => this.onError(error) });
+      this.loop = loop = new EpollLoop({
+        onError: (error) => this.onError(error),
+        spinMs: this.options.spinMs,
+        blockMs: this.options.blockMs,
+        jsPending: () => this.pendingJs > 0,
+      });
       this.loop.add(this.listener.fd, EPOLLIN | EPOLLET, {
         onEpollEvent: () => {
           this.#acceptPending = true;
           this.#accept();
         },
       });
+      this.#splicer = new SocketToFileSplicer();
     } catch (error) {
       this.libc.close(this.listener.fd);
+      if (loop !== undefined) void loop.close();
       throw error;
     }
     const tick = Math.max(
@@ -113,6 +123,17 @@ export class EngineServer implements EngineContext {
     this.#sweeper = setInterval(() => this.#sweep(), tick);
     Deno.unrefTimer(this.#sweeper);
     this.loop.start();
+  }
+
+  /**
+   * The pipe for request-body splices: one per server (each step drains it completely), made
+   * at start so fd counts do not change on the first upload.
+   */
+  readonly #splicer: SocketToFileSplicer;
+
+  /** The pipe for request-body splices. */
+  splicer(): SocketToFileSplicer {
+    return this.#splicer;
   }
 
   /** Current time in ms since the epoch. */
@@ -181,7 +202,11 @@ export class EngineServer implements EngineContext {
           // out of fds: leave the connection in the backlog and retry later instead of spinning
           this.#backoff = setTimeout(() => {
             this.#backoff = undefined;
-            this.#accept();
+            try {
+              this.#accept();
+            } catch (error) {
+              this.onError(error);
+            }
             this.loop.nudge();
           }, this.options.acceptBackoffMs);
           return;
@@ -210,7 +235,14 @@ export class EngineServer implements EngineContext {
   #sweep(): void {
     const now = this.now();
     for (const conn of this.#connections) {
-      if (conn.deadline !== 0 && now >= conn.deadline) conn.onDeadline();
+      if (conn.deadline === 0 || now < conn.deadline) continue;
+      try {
+        conn.onDeadline();
+      } catch (error) {
+        // a timer callback must not throw (it would end the process)
+        this.onError(error);
+        conn.abort();
+      }
     }
     this.files.sweep(now);
   }
@@ -245,6 +277,7 @@ export class EngineServer implements EngineContext {
     clearInterval(this.#sweeper);
     await this.loop.close();
     this.files.clear();
+    this.#splicer.close();
     this.#resolveFinished();
   }
 }
