@@ -14,7 +14,7 @@ export type IngestPath = "splice" | "stream";
 /** Counters and gauges of one server process. */
 export class Metrics {
   /** Responses by status code. */
-  readonly requestsByStatus = new Map<number, number>();
+  readonly requestsByStatus: Map<number, number> = new Map();
   /** Response body bytes by the path they took. */
   readonly bytesSent: Record<SendPath, number> = { sendfile: 0, copy: 0, stream: 0 };
   /** Request body bytes written to files, by path. */

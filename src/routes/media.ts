@@ -64,25 +64,27 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
   };
 
   const app = new Hono();
-  app.on(["GET", "HEAD"], "/media/*", (c) => {
+  // One handler for every method: with a single matching handler Hono's fetch returns the
+  // Response synchronously (several matches are composed into an async chain), which saves a
+  // promise turn per request on the engine.
+  app.all("/media/*", (c) => {
     const request = c.req.raw;
-    const resolved = resolver.resolveFile(rawPathOf(request.url));
-    if (resolved.kind === "bad-request") return text(400, "bad request\n", corsHeaders);
-    if (resolved.kind === "not-found") return text(404, "not found\n", corsHeaders);
-    const playlist = PLAYLIST.test(resolved.path);
-    return fileResponseFromStat(
-      request,
-      resolved.path,
-      resolved.stat,
-      playlist ? playlistOptions : fileOptions,
-    );
+    const method = request.method;
+    if (method === "GET" || method === "HEAD") {
+      const resolved = resolver.resolveFile(rawPathOf(request.url));
+      if (resolved.kind === "bad-request") return text(400, "bad request\n", corsHeaders);
+      if (resolved.kind === "not-found") return text(404, "not found\n", corsHeaders);
+      const playlist = PLAYLIST.test(resolved.path);
+      return fileResponseFromStat(
+        request,
+        resolved.path,
+        resolved.stat,
+        playlist ? playlistOptions : fileOptions,
+      );
+    }
+    if (method === "OPTIONS") return new Response(null, { status: 204, headers: preflightHeaders });
+    return new Response("method not allowed\n", { status: 405, headers: notAllowedHeaders });
   });
-  app.options("/media/*", () => new Response(null, { status: 204, headers: preflightHeaders }));
-  app.all("/media/*", () =>
-    new Response("method not allowed\n", {
-      status: 405,
-      headers: notAllowedHeaders,
-    }));
   return app;
 }
 
