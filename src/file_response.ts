@@ -25,6 +25,7 @@ import { contentTypeFor } from "./media/mime.ts";
 import { multipartByteranges } from "./media/multipart.ts";
 import { DEFAULT_MAX_RANGES, parseRange } from "./media/range.ts";
 import { type FileStat, statFile } from "./media/stat.ts";
+import { type HeaderPair, trustedResponse, validatedFields } from "./media/trusted_response.ts";
 
 /** Options of {@linkcode fileResponse}. */
 export interface FileResponseOptions {
@@ -69,34 +70,36 @@ export function fileResponseFromStat(
   request: Request,
   realPath: string,
   stat: FileStat,
-  options: FileResponseOptions = {},
+  options: FileResponseOptions = NO_OPTIONS,
 ): Response {
   const { identity } = stat;
   const size = identity.size;
+  const plan = fieldPlan(options);
   const validators: Validators = {
     etag: strongEtag(identity),
     lastModifiedMs: Math.floor(stat.mtimeMs / 1000) * 1000,
   };
-  const headers: Record<string, string> = {
-    ...options.headers,
-    "accept-ranges": "bytes",
-    "etag": validators.etag,
-    "last-modified": formatHttpDate(stat.mtimeMs),
-  };
-  if (options.cacheControl !== undefined) headers["cache-control"] = options.cacheControl;
+  // the fields this sets, in order after `options.headers`
+  const fields: HeaderPair[] = [
+    ["accept-ranges", "bytes"],
+    ["etag", validators.etag],
+    ["last-modified", formatHttpDate(stat.mtimeMs)],
+  ];
+  const cacheControl = plan !== null ? plan.cacheControl : options.cacheControl;
+  if (cacheControl !== undefined) fields.push(["cache-control", cacheControl]);
 
   const method = request.method;
-  const outcome = evaluatePreconditions(request.headers, method, validators);
-  if (outcome === "not-modified") return new Response(null, { status: 304, headers });
-  if (outcome === "precondition-failed") {
-    return new Response(null, { status: 412, headers: { ...options.headers } });
-  }
+  const headers = request.headers;
+  const outcome = evaluatePreconditions(headers, method, validators);
+  if (outcome === "not-modified") return respond(null, 304, fields, options, plan);
+  if (outcome === "precondition-failed") return respond(null, 412, [], options, plan);
 
-  const contentType = options.contentType ?? contentTypeFor(realPath);
+  const contentType = (plan !== null ? plan.contentType : options.contentType) ??
+    contentTypeFor(realPath);
   const isHead = method === "HEAD";
-  let rangeHeader = method === "GET" ? request.headers.get("range") : null;
+  let rangeHeader = method === "GET" ? headers.get("range") : null;
   if (rangeHeader !== null) {
-    const ifRange = request.headers.get("if-range");
+    const ifRange = headers.get("if-range");
     if (ifRange !== null && !ifRangeMatches(ifRange, validators)) rangeHeader = null;
   }
   const range = parseRange(rangeHeader, size, {
@@ -105,15 +108,15 @@ export function fileResponseFromStat(
   const bodyOptions = { chunkSize: options.chunkSize };
 
   if (range.kind === "unsatisfiable") {
-    headers["content-range"] = `bytes */${size}`;
-    return new Response(null, { status: 416, headers });
+    fields.push(["content-range", `bytes */${size}`]);
+    return respond(null, 416, fields, options, plan);
   }
   if (range.kind === "satisfiable" && range.ranges.length > 1) {
     const multipart = multipartByteranges(realPath, identity, range.ranges, contentType);
-    headers["content-type"] = multipart.contentType;
-    headers["content-length"] = String(multipart.byteLength);
+    fields.push(["content-type", multipart.contentType]);
+    fields.push(["content-length", String(multipart.byteLength)]);
     const body = isHead ? null : new FileBody(multipart.parts, bodyOptions);
-    return new Response(body, { status: 206, headers });
+    return respond(body, 206, fields, options, plan);
   }
   let status = 200;
   let offset = 0;
@@ -123,13 +126,93 @@ export function fileResponseFromStat(
     status = 206;
     offset = start;
     length = end - start + 1;
-    headers["content-range"] = `bytes ${start}-${end}/${size}`;
+    fields.push(["content-range", `bytes ${start}-${end}/${size}`]);
   }
-  headers["content-type"] = contentType;
-  headers["content-length"] = String(length);
-  if (isHead) return new Response(null, { status, headers });
+  fields.push(["content-type", contentType]);
+  fields.push(["content-length", String(length)]);
+  if (isHead) return respond(null, status, fields, options, plan);
   const parts: BodyPart[] = [{ path: realPath, offset, length, identity }];
-  return new Response(new FileBody(parts, bodyOptions), { status, headers });
+  return respond(new FileBody(parts, bodyOptions), status, fields, options, plan);
+}
+
+/** Shared default: the per-options field plan is cached by object identity. */
+const NO_OPTIONS: FileResponseOptions = {};
+
+/** Option-derived header values, validated once per options object (see `fieldPlan`). */
+interface FieldPlan {
+  /** `options.headers` as Deno stores them (validated, normalised). */
+  readonly base: HeaderPair[];
+  /** `options.cacheControl`, normalised. */
+  readonly cacheControl: string | undefined;
+  /** `options.contentType`, normalised. */
+  readonly contentType: string | undefined;
+}
+
+/** Fields `fileResponseFromStat` sets itself; options that also set one take the slow path. */
+const OWN_FIELDS = new Set([
+  "accept-ranges",
+  "etag",
+  "last-modified",
+  "cache-control",
+  "content-range",
+  "content-type",
+  "content-length",
+]);
+
+const plans = new WeakMap<FileResponseOptions, FieldPlan | null>();
+
+/**
+ * The validated option fields for the fast path, or null when responses for these options
+ * must be built with the public constructor (values it would reject, names colliding with the
+ * fields set here, or no fast path in this Deno).
+ */
+function fieldPlan(options: FileResponseOptions): FieldPlan | null {
+  let plan = plans.get(options);
+  if (plan === undefined) {
+    plan = makeFieldPlan(options);
+    plans.set(options, plan);
+  }
+  return plan;
+}
+
+function makeFieldPlan(options: FileResponseOptions): FieldPlan | null {
+  const extra = options.headers ?? {};
+  for (const name of Object.keys(extra)) if (OWN_FIELDS.has(name.toLowerCase())) return null;
+  const base = validatedFields(extra);
+  if (base === null) return null;
+  let cacheControl: string | undefined;
+  if (options.cacheControl !== undefined) {
+    const checked = validatedFields({ "cache-control": options.cacheControl });
+    if (checked === null) return null;
+    cacheControl = checked[0][1];
+  }
+  let contentType: string | undefined;
+  if (options.contentType !== undefined) {
+    const checked = validatedFields({ "content-type": options.contentType });
+    if (checked === null) return null;
+    contentType = checked[0][1];
+  }
+  return { base, cacheControl, contentType };
+}
+
+/** The response with `options.headers` followed by `fields`. */
+function respond(
+  body: FileBody | null,
+  status: number,
+  fields: HeaderPair[],
+  options: FileResponseOptions,
+  plan: FieldPlan | null,
+): Response {
+  if (plan !== null) {
+    return trustedResponse(
+      body,
+      status,
+      plan.base.length === 0 ? fields : [...plan.base, ...fields],
+    );
+  }
+  const headers: Record<string, string> = { ...options.headers };
+  for (const [name, value] of fields) headers[name] = value;
+  return new Response(body, { status, headers });
 }
 
 /** A short 404 with `extra` headers. */
