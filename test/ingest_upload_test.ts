@@ -115,10 +115,8 @@ for (const engine of ENGINES) {
 
   // The zero-copy engine hands the app SpliceableBody request bodies: every upload byte must go
   // socket -> pipe -> file with splice(2).
-  Deno.test({
-    name: `ingest [${engine}]: the zero-copy engine moves upload bytes with splice`,
-    ignore: engine !== "zero-copy",
-    async fn() {
+  if (engine === "zero-copy") {
+    Deno.test(`ingest [${engine}]: the zero-copy engine moves upload bytes with splice`, async () => {
       const s = await startIngestServer(engine);
       try {
         const body = new Uint8Array(3 * MiB).fill(7);
@@ -137,8 +135,8 @@ for (const engine of ENGINES) {
       } finally {
         await s.close();
       }
-    },
-  });
+    });
+  }
 
   Deno.test(`ingest [${engine}]: two concurrent uploads to one path, one whole file wins`, async () => {
     const s = await startIngestServer(engine);
