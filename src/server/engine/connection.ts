@@ -37,7 +37,7 @@ import {
   parseRequestHead,
   type RequestHead,
 } from "../../http1/mod.ts";
-import { type BodyPart, isFileSlice } from "../../file_body.ts";
+import { type BodyPart, FileChangedError, isFileSlice } from "../../file_body.ts";
 import {
   BodyAbortedError,
   BodyTimeoutError,
@@ -574,8 +574,9 @@ export class Connection implements EpollHandler, BodySource {
       try {
         file = ctx.files.acquire(part.path, part.identity, ctx.now());
       } catch (error) {
-        // the file vanished after the app's stat; the head promised bytes that do not exist
-        ctx.onError(error);
+        // the file vanished or was replaced after the app's stat; the head promised bytes that do
+        // not exist (a replacement is an expected race with live ingest: the client retries)
+        if (!(error instanceof FileChangedError)) ctx.onError(error);
         this.#out.length = 0;
         this.abort();
         return false;

@@ -11,7 +11,7 @@
 import { errno, libc } from "../../../ffi/libc.ts";
 import { O_CLOEXEC, O_RDONLY, S_IFMT, S_IFREG } from "../../../ffi/constants.ts";
 import { decodeStat, STAT_SIZE, type StatFields } from "../../../ffi/structs.ts";
-import type { FileIdentity } from "../../file_body.ts";
+import { FileChangedError, type FileIdentity } from "../../file_body.ts";
 import { SyscallError } from "./loop.ts";
 
 /** An open file shared by the responses sending from it. */
@@ -49,7 +49,10 @@ export class FileCache {
   /** Creates a cache holding at most `maxSize` idle fds for at most `ttlMs` each. */
   constructor(readonly maxSize: number, readonly ttlMs: number) {}
 
-  /** Returns an open fd for `path` matching `identity` when possible; throws SyscallError. */
+  /**
+   * Returns an open fd for `path` whose fstat matches `identity`; throws SyscallError when it
+   * cannot be opened and FileChangedError when the file on disk is another version.
+   */
   acquire(path: string, identity: FileIdentity, now: number): OpenFile {
     const hit = this.#entries.get(path);
     if (hit !== undefined && sameIdentity(hit.stat, identity)) {
@@ -66,6 +69,13 @@ export class FileCache {
       this.#entries.set(path, entry);
       entry.cached = true;
       this.#evict(this.maxSize);
+    }
+    if (!sameIdentity(entry.stat, identity)) {
+      // Replaced between the app's stat and this open (a live playlist renamed into place): the
+      // head was computed for the old version, so sending these bytes under it would mix
+      // versions. The fresh fd stays cached for the requests that stat the new version.
+      this.release(entry);
+      throw new FileChangedError(path);
     }
     return entry;
   }
