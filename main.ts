@@ -9,6 +9,7 @@
 import {
   CliError,
   type Config,
+  type EngineSettings,
   HELP,
   HelpRequested,
   listenUrl,
@@ -35,10 +36,11 @@ async function startPlain(
   engine: "zero-copy" | "stream",
   app: FetchApp,
   options: CommonServerOptions,
+  settings: EngineSettings,
 ): Promise<ServerHandle> {
   if (engine === "stream") return await serveStream(app, options);
   const { serve } = await import("./src/server/adapter.ts");
-  return await serve(app, options);
+  return await serve(app, { ...settings, ...options });
 }
 
 async function main(args: string[]): Promise<number> {
@@ -83,13 +85,13 @@ async function main(args: string[]): Promise<number> {
     let used = engine;
     let reason = why;
     try {
-      plain = await startPlain(engine, app, common);
+      plain = await startPlain(engine, app, common, config.engineSettings);
     } catch (error) {
       // auto falls back to the stream engine when the zero-copy engine cannot start here.
       if (config.engine !== "auto" || engine === "stream") throw error;
       used = "stream";
       reason = `auto: zero-copy unavailable: ${describeStartError(error, config)}`;
-      plain = await startPlain("stream", app, common);
+      plain = await startPlain("stream", app, common, config.engineSettings);
     }
     servers.push(plain);
     console.log(`engine: ${used} (${reason}); root: ${config.root}`);

@@ -45,7 +45,29 @@ export interface Config {
   readonly ingestFsync: boolean;
   /** Abort an upload when no body byte arrives for this long, in ms (default 30000). */
   readonly ingestIdleTimeoutMs: number;
+  /** Zero-copy engine settings given on the command line (defaults: ENGINE_DEFAULTS). */
+  readonly engineSettings: EngineSettings;
 }
+
+/** Zero-copy engine settings that have flags; unset ones keep the engine's defaults. */
+export interface EngineSettings {
+  maxConnections?: number;
+  headerTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  maxBodyBytes?: number;
+  sendfileMaxChunk?: number;
+  preadThreshold?: number;
+}
+
+/** Engine flags: flag name -> (setting, smallest allowed value). */
+const ENGINE_FLAGS = {
+  "max-connections": ["maxConnections", 1],
+  "header-timeout": ["headerTimeoutMs", 1],
+  "keepalive-timeout": ["keepAliveTimeoutMs", 1],
+  "max-body-bytes": ["maxBodyBytes", 0],
+  "sendfile-max-chunk": ["sendfileMaxChunk", 4096],
+  "pread-threshold": ["preadThreshold", 0],
+} as const satisfies Record<string, readonly [keyof EngineSettings, number]>;
 
 /** A user error on the command line: printed as one line, exit code 2. */
 export class CliError extends Error {
@@ -94,6 +116,13 @@ Flags:
   --no-ingest-fsync      do not fsync uploads before renaming them into place
   --ingest-idle-timeout MS
                          abort an upload after this many ms without a body byte (default 30000)
+  --max-connections N    zero-copy engine: open connections before accept pauses (default 10000)
+  --header-timeout MS    zero-copy engine: time to receive a request head, then 408 (default 10000)
+  --keepalive-timeout MS zero-copy engine: idle keep-alive connections close after (default 10000)
+  --max-body-bytes N     zero-copy engine: largest request body, else 413 (default 1073741824)
+  --sendfile-max-chunk N zero-copy engine: bytes per sendfile call and turn (default 2097152)
+  --pread-threshold N    zero-copy engine: file bodies up to N bytes go out with the head via
+                         pread + one send instead of sendfile (default 32768; 0 = never)
   --quiet                no access log
   --help                 show this help
 `;
@@ -152,6 +181,12 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "ingest-max-bytes": { type: "string" },
         "no-ingest-fsync": { type: "boolean" },
         "ingest-idle-timeout": { type: "string" },
+        "max-connections": { type: "string" },
+        "header-timeout": { type: "string" },
+        "keepalive-timeout": { type: "string" },
+        "max-body-bytes": { type: "string" },
+        "sendfile-max-chunk": { type: "string" },
+        "pread-threshold": { type: "string" },
         quiet: { type: "boolean" },
         help: { type: "boolean" },
       },
@@ -233,7 +268,18 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     ingestIdleTimeoutMs: v["ingest-idle-timeout"] !== undefined
       ? parsePositiveInt("ingest-idle-timeout", v["ingest-idle-timeout"], 1)
       : DEFAULT_INGEST_IDLE_TIMEOUT_MS,
+    engineSettings: parseEngineSettings(v),
   };
+}
+
+/** Reads the engine flags that were given. */
+function parseEngineSettings(values: Record<string, unknown>): EngineSettings {
+  const settings: EngineSettings = {};
+  for (const [flag, [key, min]] of Object.entries(ENGINE_FLAGS)) {
+    const value = values[flag];
+    if (typeof value === "string") settings[key] = parsePositiveInt(flag, value, min);
+  }
+  return settings;
 }
 
 /** Thrown by {@linkcode parseConfig} for `--help`: print {@linkcode HELP} and exit 0. */

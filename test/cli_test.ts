@@ -32,6 +32,16 @@ for (
     ],
     ["short ingest token", ["--ingest-token", "abc"], /--ingest-token must be at least 8/],
     ["bad max-ranges", ["--max-ranges", "0"], /--max-ranges must be a whole number >= 1/],
+    [
+      "bad header timeout",
+      ["--header-timeout", "0"],
+      /--header-timeout must be a whole number >= 1/,
+    ],
+    [
+      "bad pread threshold",
+      ["--pread-threshold", "1.5"],
+      /--pread-threshold must be a whole number/,
+    ],
   ] as const
 ) {
   Deno.test(`cli: ${name} -> one line, exit 2`, async () => {
@@ -175,3 +185,38 @@ for (const engine of ENGINES) {
     }
   });
 }
+
+Deno.test("cli [zero-copy]: engine flags reach the engine (--header-timeout, --max-body-bytes)", async () => {
+  const server = await startServer({
+    engine: "zero-copy",
+    args: ["--header-timeout", "300", "--max-body-bytes", "10"],
+  });
+  const { hostname, port } = new URL(server.url);
+  const readAll = async (conn: Deno.Conn) => {
+    const chunks: Uint8Array[] = [];
+    const buf = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      chunks.push(buf.slice(0, n));
+    }
+    conn.close();
+    return new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+  };
+  try {
+    // A head that never ends: 408 after the 300 ms header timeout, then the server closes.
+    const slow = await Deno.connect({ hostname, port: Number(port) });
+    await slow.write(new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: x\r\n"));
+    assert.match(await readAll(slow), /^HTTP\/1\.1 408 /);
+    // A body over --max-body-bytes: 413 before the app sees it.
+    const big = await Deno.connect({ hostname, port: Number(port) });
+    await big.write(
+      new TextEncoder().encode(
+        "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world",
+      ),
+    );
+    assert.match(await readAll(big), /^HTTP\/1\.1 413 /);
+  } finally {
+    assert.equal(await server.close(), 0);
+  }
+});
