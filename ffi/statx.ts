@@ -48,13 +48,32 @@ const result = new Uint8Array(STATX_LAYOUT.size);
 const view = new DataView(result.buffer);
 const encoder = new TextEncoder();
 let pathBytes = new Uint8Array(4096);
+/** The path `pathBytes` holds (NUL-terminated), or null. */
+let encodedPath: string | null = null;
+
+/** Reads a little-endian u64 at `at` as a number (exact below 2^53) without a BigInt. */
+function u64(at: number): number {
+  return view.getUint32(at, true) + view.getUint32(at + 4, true) * 0x100000000;
+}
+
+/** Reads a little-endian i64 at `at` as a number (exact within ±2^53) without a BigInt. */
+function i64(at: number): number {
+  return view.getUint32(at, true) + view.getInt32(at + 4, true) * 0x100000000;
+}
 
 /** Stats `path` (following symlinks); returns null when statx fails (missing, no access...). */
 export function statx(path: string): StatxResult | null {
-  // Worst case 3 UTF-8 bytes per UTF-16 unit, plus the NUL.
-  if (path.length * 3 + 1 > pathBytes.byteLength) pathBytes = new Uint8Array(path.length * 3 + 1);
-  const { written } = encoder.encodeInto(path, pathBytes);
-  pathBytes[written] = 0;
+  // A burst of requests stats the same path: its encoding is kept until another path comes.
+  if (path !== encodedPath) {
+    // Worst case 3 UTF-8 bytes per UTF-16 unit, plus the NUL.
+    if (path.length * 3 + 1 > pathBytes.byteLength) {
+      pathBytes = new Uint8Array(path.length * 3 + 1);
+    }
+    encodedPath = null; // not valid if encoding throws half-way
+    const { written } = encoder.encodeInto(path, pathBytes);
+    pathBytes[written] = 0;
+    encodedPath = path;
+  }
   if (libc().statx(AT_FDCWD, pathBytes, 0, STATX_BASIC_STATS, result) !== 0) return null;
   const major = view.getUint32(STATX_LAYOUT.devMajor, true);
   const minor = view.getUint32(STATX_LAYOUT.devMinor, true);
@@ -63,10 +82,10 @@ export function statx(path: string): StatxResult | null {
     // major high bits at 44. Multiplications keep it exact beyond 32 bits.
     dev: (major & 0xfff) * 0x100 + (minor & 0xff) + Math.floor(minor / 0x100) * 0x100000 +
       Math.floor(major / 0x1000) * 0x100000000000,
-    ino: Number(view.getBigUint64(STATX_LAYOUT.ino, true)),
-    size: Number(view.getBigUint64(STATX_LAYOUT.fileSize, true)),
+    ino: u64(STATX_LAYOUT.ino),
+    size: u64(STATX_LAYOUT.fileSize),
     mode: view.getUint16(STATX_LAYOUT.mode, true),
-    mtimeSec: Number(view.getBigInt64(STATX_LAYOUT.mtimeSec, true)),
+    mtimeSec: i64(STATX_LAYOUT.mtimeSec),
     mtimeNsec: view.getUint32(STATX_LAYOUT.mtimeNsec, true),
   };
 }

@@ -10,7 +10,22 @@ import type { FileIdentity } from "../file_body.ts";
 
 /** Returns the strong ETag (quoted) for `identity`: `"<ino>-<size>-<mtimeNs>"` in hex. */
 export function strongEtag(identity: FileIdentity): string {
-  return `"${identity.ino.toString(16)}-${identity.size.toString(16)}-${
-    identity.mtimeNs.toString(16)
-  }"`;
+  // One-entry memo: a burst of requests for one file asks for the same tag (BigInt formatting
+  // is the costly part).
+  if (
+    identity.ino !== lastIno || identity.size !== lastSize || identity.mtimeNs !== lastMtimeNs
+  ) {
+    lastTag = `"${identity.ino.toString(16)}-${identity.size.toString(16)}-${
+      identity.mtimeNs.toString(16)
+    }"`;
+    lastIno = identity.ino;
+    lastSize = identity.size;
+    lastMtimeNs = identity.mtimeNs;
+  }
+  return lastTag;
 }
+
+let lastIno = -1;
+let lastSize = -1;
+let lastMtimeNs = -1n;
+let lastTag = "";

@@ -45,6 +45,18 @@ const TYPES: ReadonlyMap<string, string> = new Map([
 
 /** Returns the Content-Type for `path` from its extension (case-insensitive). */
 export function contentTypeFor(path: string): string {
+  // One-entry memo: a burst of requests asks for the same path.
+  if (path !== lastPath) {
+    lastType = typeByExtension(path);
+    lastPath = path;
+  }
+  return lastType;
+}
+
+let lastPath: string | null = null;
+let lastType = DEFAULT_CONTENT_TYPE;
+
+function typeByExtension(path: string): string {
   const dot = path.lastIndexOf(".");
   if (dot < 0 || dot < path.lastIndexOf("/")) return DEFAULT_CONTENT_TYPE;
   const ext = path.slice(dot + 1);

@@ -388,8 +388,14 @@ export class Connection implements EpollHandler, BodySource {
       this.#appFailed(ex, error);
       return;
     }
-    if (result instanceof Response) this.#respondSafely(ex, result);
-    else {
+    if (result instanceof Response) {
+      // without a request body nothing can happen to the exchange before the batch ends, so
+      // the response joins the batch's writes (see EpollLoop.afterEvents); with one it goes
+      // now, before more body bytes are read, as the keep-alive decision expects
+      const response = result;
+      if (ex.body === null) ctx.loop.afterEvents(() => this.#respondSafely(ex, response));
+      else this.#respondSafely(ex, response);
+    } else {
       ctx.pendingJs++;
       Promise.resolve(result).then(
         (response) => {

@@ -98,6 +98,8 @@ export class EpollLoop {
   #blockPaid = true;
   readonly #onError: (error: unknown) => void;
   #deferred: (() => void)[] = [];
+  #afterEvents: (() => void)[] = [];
+  #dispatching = false;
   #running = false;
   #idle = false;
   #woken = false;
@@ -289,15 +291,37 @@ export class EpollLoop {
   }
 
   #dispatch(view: DataView, n: number): void {
-    for (let i = 0; i < n; i++) {
-      const handler = this.#handlers[epollToken(view, i)];
-      if (handler === undefined) continue;
-      try {
-        handler.onEpollEvent(epollEvents(view, i));
-      } catch (error) {
-        this.#onError(error);
+    this.#dispatching = true;
+    try {
+      for (let i = 0; i < n; i++) {
+        const handler = this.#handlers[epollToken(view, i)];
+        if (handler === undefined) continue;
+        try {
+          handler.onEpollEvent(epollEvents(view, i));
+        } catch (error) {
+          this.#onError(error);
+        }
       }
+    } finally {
+      this.#dispatching = false;
     }
+    if (this.#afterEvents.length > 0) {
+      const tasks = this.#afterEvents;
+      this.#afterEvents = [];
+      this.#run(tasks);
+    }
+  }
+
+  /**
+   * Runs `task` once every event of the batch being dispatched has been handled, or at once
+   * when no batch is being dispatched. The engine sends responses through this: all reads of a
+   * batch first, then all writes back to back, so a client woken by the first response is
+   * usually still awake for the next ones (a wake-up of a sleeping peer is paid by the sender,
+   * in the send syscall).
+   */
+  afterEvents(task: () => void): void {
+    if (this.#dispatching) this.#afterEvents.push(task);
+    else task();
   }
 
   #takeDeferred(): (() => void)[] | null {
