@@ -43,60 +43,65 @@ export class Metrics {
 
   /** Renders all counters in the Prometheus text exposition format (version 0.0.4). */
   render(): string {
+    const labelled = (label: string, values: Record<string, number>): [string, number][] =>
+      Object.entries(values).map(([key, n]) => [`{${label}="${key}"}`, n]);
+    const families: [name: string, type: string, help: string, samples: [string, number][]][] = [
+      [
+        "requests_total",
+        "counter",
+        "HTTP responses by status code.",
+        [...this.requestsByStatus].sort((a, b) => a[0] - b[0])
+          .map(([code, n]) => [`{status="${code}"}`, n]),
+      ],
+      [
+        "bytes_sent_total",
+        "counter",
+        "Response body bytes by how they were sent.",
+        labelled("path", this.bytesSent),
+      ],
+      [
+        "bytes_ingested_total",
+        "counter",
+        "Request body bytes written to files by how they were written.",
+        labelled("path", this.bytesIngested),
+      ],
+      ["active_connections", "gauge", "Open client connections.", [["", this.activeConnections]]],
+      [
+        "connections_accepted_total",
+        "counter",
+        "Connections accepted.",
+        [["", this.acceptedConnections]],
+      ],
+      ["connections_closed_total", "counter", "Connections closed.", [[
+        "",
+        this.closedConnections,
+      ]]],
+      ["sendfile_calls_total", "counter", "sendfile(2) calls.", [["", this.sendfileCalls]]],
+      ["splice_calls_total", "counter", "splice(2) calls.", [["", this.spliceCalls]]],
+      [
+        "eagain_waits_total",
+        "counter",
+        "Writes that waited for EPOLLOUT.",
+        [["", this.eagainWaits]],
+      ],
+      [
+        "uploads_completed_total",
+        "counter",
+        "Uploads renamed into place.",
+        [["", this.uploadsCompleted]],
+      ],
+      [
+        "uploads_aborted_total",
+        "counter",
+        "Uploads that left nothing behind.",
+        [["", this.uploadsAborted]],
+      ],
+    ];
     const lines: string[] = [];
-    const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
-    };
-    metric(
-      "zerocast_requests_total",
-      "counter",
-      "HTTP responses by status code.",
-      [...this.requestsByStatus].sort((a, b) => a[0] - b[0]).map((
-        [code, n],
-      ) => [`{status="${code}"}`, n]),
-    );
-    metric(
-      "zerocast_bytes_sent_total",
-      "counter",
-      "Response body bytes by how they were sent.",
-      Object.entries(this.bytesSent).map(([path, n]) => [`{path="${path}"}`, n]),
-    );
-    metric(
-      "zerocast_bytes_ingested_total",
-      "counter",
-      "Request body bytes written to files by how they were written.",
-      Object.entries(this.bytesIngested).map(([path, n]) => [`{path="${path}"}`, n]),
-    );
-    metric("zerocast_active_connections", "gauge", "Open client connections.", [[
-      "",
-      this.activeConnections,
-    ]]);
-    metric("zerocast_connections_accepted_total", "counter", "Connections accepted.", [[
-      "",
-      this.acceptedConnections,
-    ]]);
-    metric("zerocast_connections_closed_total", "counter", "Connections closed.", [[
-      "",
-      this.closedConnections,
-    ]]);
-    metric("zerocast_sendfile_calls_total", "counter", "sendfile(2) calls.", [[
-      "",
-      this.sendfileCalls,
-    ]]);
-    metric("zerocast_splice_calls_total", "counter", "splice(2) calls.", [["", this.spliceCalls]]);
-    metric("zerocast_eagain_waits_total", "counter", "Writes that waited for EPOLLOUT.", [[
-      "",
-      this.eagainWaits,
-    ]]);
-    metric("zerocast_uploads_completed_total", "counter", "Uploads renamed into place.", [[
-      "",
-      this.uploadsCompleted,
-    ]]);
-    metric("zerocast_uploads_aborted_total", "counter", "Uploads that left nothing behind.", [[
-      "",
-      this.uploadsAborted,
-    ]]);
+    for (const [name, type, help, samples] of families) {
+      lines.push(`# HELP zerocast_${name} ${help}`, `# TYPE zerocast_${name} ${type}`);
+      for (const [labels, value] of samples) lines.push(`zerocast_${name}${labels} ${value}`);
+    }
     return lines.join("\n") + "\n";
   }
 }

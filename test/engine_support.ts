@@ -7,6 +7,8 @@
 import { serve } from "../src/server/adapter.ts";
 import type { EngineHandle, EngineOptions } from "../src/server/adapter.ts";
 import type { FetchApp } from "../src/server/types.ts";
+import { concat, randomBytes } from "./support/bytes.ts";
+export { concat, randomBytes };
 
 /** A started engine with its base URL. */
 export interface TestEngine extends AsyncDisposable {
@@ -129,19 +131,6 @@ export function parseResponses(
   return { responses, used: p };
 }
 
-/** Concatenates byte arrays. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const part of parts) n += part.byteLength;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
-
 /** Options of {@linkcode rawExchange}. */
 export interface RawOptions {
   /** Stop once this many complete responses arrived (default: read until the server closes). */
@@ -236,13 +225,6 @@ export function openFdCount(): number {
   let n = 0;
   for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
   return n;
-}
-
-/** `n` random bytes. */
-export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  for (let at = 0; at < n; at += 65536) crypto.getRandomValues(out.subarray(at, at + 65536));
-  return out;
 }
 
 /** Waits until `check()` is true, polling every 10 ms, failing after `ms`. */

@@ -1,21 +1,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ChunkedDecoder, type ChunkedLimits, encodeChunk, LAST_CHUNK } from "../src/http1/mod.ts";
+import { concat } from "./support/bytes.ts";
 
 /** Bytes of a latin1 string. */
 function bytes(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 

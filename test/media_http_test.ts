@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { boundaryOf, parseMultipart } from "./support/multipart.ts";
 import { curl, ENGINES, have, type RunningServer, startServer } from "./support/server.ts";
 import { makeTestCert, type TestCert } from "./support/tls.ts";
+import { randomBytes } from "./support/bytes.ts";
 
 const CLIP_SIZE = 200_003;
 const BIG_SIZE = 5 * 2 ** 30;
@@ -23,13 +24,6 @@ interface Fixture {
   marker: Uint8Array;
   secret: string;
   cleanup(): Promise<void>;
-}
-
-/** `n` random bytes (getRandomValues fills at most 64 KiB per call). */
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let at = 0; at < n; at += 65536) crypto.getRandomValues(out.subarray(at, at + 65536));
-  return out;
 }
 
 /** A temp media root with random files, an empty file, a sparse 5 GiB file and traps. */

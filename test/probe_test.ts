@@ -18,22 +18,16 @@ import { probeM3u8 } from "../src/probe/m3u8.ts";
 import { probeFile, probeFormatFor, probeSource } from "../src/probe/probe.ts";
 import { type ByteSource, BytesSource, FileSource } from "../src/probe/reader.ts";
 import { type MediaInfo, ProbeError } from "../src/probe/types.ts";
+import { concat } from "./support/bytes.ts";
+
+/** Concatenates its arguments. */
+const cat = (...parts: Uint8Array[]): Uint8Array => concat(parts);
 
 const MEDIA = new URL("../media/", import.meta.url).pathname;
 
 // ---------------------------------------------------------------- ISO-BMFF builders
 
 const ascii = (s: string) => new TextEncoder().encode(s);
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
 
 function u8(...values: number[]): Uint8Array {
   return new Uint8Array(values);
@@ -57,22 +51,22 @@ function u64(value: number): Uint8Array {
 
 /** A box with a 32-bit size (or a 64-bit `largesize` when `large`). */
 function box(type: string, payload: Uint8Array, large = false): Uint8Array {
-  if (large) return concat(u32(1), ascii(type), u64(16 + payload.byteLength), payload);
-  return concat(u32(8 + payload.byteLength), ascii(type), payload);
+  if (large) return cat(u32(1), ascii(type), u64(16 + payload.byteLength), payload);
+  return cat(u32(8 + payload.byteLength), ascii(type), payload);
 }
 
 function mvhd(version: 0 | 1, timescale: number, duration: number): Uint8Array {
   const times = version === 1
-    ? concat(u64(0), u64(0), u32(timescale), u64(duration))
-    : concat(u32(0), u32(0), u32(timescale), u32(duration));
-  return box("mvhd", concat(u8(version, 0, 0, 0), times, new Uint8Array(80)));
+    ? cat(u64(0), u64(0), u32(timescale), u64(duration))
+    : cat(u32(0), u32(0), u32(timescale), u32(duration));
+  return box("mvhd", cat(u8(version, 0, 0, 0), times, new Uint8Array(80)));
 }
 
 function tkhd(width: number, height: number): Uint8Array {
   // v0: 20 bytes of ids/times, 8 reserved, 8 layer..reserved, 36 matrix, then 16.16 sizes.
   return box(
     "tkhd",
-    concat(
+    cat(
       u8(0, 0, 0, 3),
       new Uint8Array(20 + 8 + 8 + 36),
       u32(width * 65536),
@@ -82,11 +76,11 @@ function tkhd(width: number, height: number): Uint8Array {
 }
 
 function hdlr(handler: string): Uint8Array {
-  return box("hdlr", concat(u32(0), u32(0), ascii(handler), new Uint8Array(12), u8(0)));
+  return box("hdlr", cat(u32(0), u32(0), ascii(handler), new Uint8Array(12), u8(0)));
 }
 
 function visualEntry(type: string, width: number, height: number, config: Uint8Array) {
-  const fixed = concat(
+  const fixed = cat(
     new Uint8Array(6),
     u16(1),
     new Uint8Array(16),
@@ -94,11 +88,11 @@ function visualEntry(type: string, width: number, height: number, config: Uint8A
     u16(height),
     new Uint8Array(78 - 28),
   );
-  return box(type, concat(fixed, config));
+  return box(type, cat(fixed, config));
 }
 
 function audioEntry(type: string, channels: number, children: Uint8Array) {
-  const fixed = concat(
+  const fixed = cat(
     new Uint8Array(6),
     u16(1),
     new Uint8Array(8),
@@ -107,23 +101,23 @@ function audioEntry(type: string, channels: number, children: Uint8Array) {
     u32(0),
     u32(48000 * 65536),
   );
-  return box(type, concat(fixed, children));
+  return box(type, cat(fixed, children));
 }
 
 /** An esds for MPEG-4 audio with AudioSpecificConfig `asc`, using 4-byte expandable sizes. */
 function esds(asc: Uint8Array): Uint8Array {
   const size = (n: number) => u8(0x80, 0x80, 0x80, n);
-  const dsi = concat(u8(0x05), size(asc.byteLength), asc);
-  const dcd = concat(u8(0x04), size(13 + dsi.byteLength), u8(0x40, 0x15), new Uint8Array(11), dsi);
-  const es = concat(u8(0x03), size(3 + dcd.byteLength), u16(1), u8(0), dcd);
-  return box("esds", concat(u32(0), es));
+  const dsi = cat(u8(0x05), size(asc.byteLength), asc);
+  const dcd = cat(u8(0x04), size(13 + dsi.byteLength), u8(0x40, 0x15), new Uint8Array(11), dsi);
+  const es = cat(u8(0x03), size(3 + dcd.byteLength), u16(1), u8(0), dcd);
+  return box("esds", cat(u32(0), es));
 }
 
 function trak(handler: string, entry: Uint8Array, tk = tkhd(0, 0)): Uint8Array {
-  const stsd = box("stsd", concat(u32(0), u32(1), entry));
-  const stbl = box("stbl", concat(stsd, box("stts", concat(u32(0), u32(0)))));
+  const stsd = box("stsd", cat(u32(0), u32(1), entry));
+  const stbl = box("stbl", cat(stsd, box("stts", cat(u32(0), u32(0)))));
   const minf = box("minf", stbl);
-  return box("trak", concat(tk, box("mdia", concat(hdlr(handler), minf))));
+  return box("trak", cat(tk, box("mdia", cat(hdlr(handler), minf))));
 }
 
 const AVCC = box("avcC", u8(1, 0x64, 0x00, 0x1f, 0xff, 0xe0));
@@ -132,7 +126,7 @@ const ASC_LC_STEREO = u8(0x11, 0x90); // AOT 2, 48 kHz, 2 channels
 function movie(options: { version?: 0 | 1; duration?: number } = {}): Uint8Array {
   return box(
     "moov",
-    concat(
+    cat(
       mvhd(options.version ?? 0, 1000, options.duration ?? 12_500),
       trak("vide", visualEntry("avc1", 1280, 720, AVCC), tkhd(1280, 720)),
       trak("soun", audioEntry("mp4a", 2, esds(ASC_LC_STEREO))),
@@ -140,7 +134,7 @@ function movie(options: { version?: 0 | 1; duration?: number } = {}): Uint8Array
   );
 }
 
-const FTYP = box("ftyp", concat(ascii("isom"), u32(512), ascii("isomavc1")));
+const FTYP = box("ftyp", cat(ascii("isom"), u32(512), ascii("isomavc1")));
 
 const EXPECTED_MOVIE: MediaInfo = {
   container: "mp4",
@@ -220,43 +214,43 @@ Deno.test("probe: format by extension, case-insensitive", () => {
 
 Deno.test("probe: moov before mdat → faststart; after → not", async () => {
   const mdat = box("mdat", new Uint8Array(100));
-  assert.deepEqual(await probeBytes(concat(FTYP, movie(), mdat)), {
+  assert.deepEqual(await probeBytes(cat(FTYP, movie(), mdat)), {
     ...EXPECTED_MOVIE,
     faststart: true,
   });
-  assert.deepEqual(await probeBytes(concat(FTYP, mdat, movie())), {
+  assert.deepEqual(await probeBytes(cat(FTYP, mdat, movie())), {
     ...EXPECTED_MOVIE,
     faststart: false,
   });
   // free/skip boxes and a fragmented layout (moov, then moof+mdat) still count as faststart.
-  const fragments = concat(box("moof", new Uint8Array(16)), mdat);
-  const info = await probeBytes(concat(FTYP, box("free", u8()), movie(), fragments, fragments));
+  const fragments = cat(box("moof", new Uint8Array(16)), mdat);
+  const info = await probeBytes(cat(FTYP, box("free", u8()), movie(), fragments, fragments));
   assert.equal(info.faststart, true);
 });
 
 Deno.test("probe: mvhd version 1 (64-bit duration) and version 0", async () => {
   const long = 3 * 2 ** 32 + 500; // needs 64 bits: ~40,000 s at timescale 1000
-  const v1 = await probeBytes(concat(FTYP, movie({ version: 1, duration: long })));
+  const v1 = await probeBytes(cat(FTYP, movie({ version: 1, duration: long })));
   assert.equal(v1.duration, long / 1000);
-  const v0 = await probeBytes(concat(FTYP, movie({ version: 0, duration: 2500 })));
+  const v0 = await probeBytes(cat(FTYP, movie({ version: 0, duration: 2500 })));
   assert.equal(v0.duration, 2.5);
   // All ones = unknown duration (ISO/IEC 14496-12 §8.2.2.3): no duration rather than 49 days.
-  const unknown = await probeBytes(concat(FTYP, movie({ version: 0, duration: 0xffffffff })));
+  const unknown = await probeBytes(cat(FTYP, movie({ version: 0, duration: 0xffffffff })));
   assert.equal(unknown.duration, undefined);
 });
 
 Deno.test("probe: 64-bit box sizes and a final box of size 0 (to end of file)", async () => {
   const mdat64 = box("mdat", new Uint8Array(40), true);
-  const info = await probeBytes(concat(FTYP, mdat64, box("moov", movie().subarray(8), true)));
+  const info = await probeBytes(cat(FTYP, mdat64, box("moov", movie().subarray(8), true)));
   assert.deepEqual(info, { ...EXPECTED_MOVIE, faststart: false });
   // size 0: the last box runs to the end of the file.
-  const moovToEnd = concat(u32(0), ascii("moov"), movie().subarray(8));
-  assert.deepEqual(await probeBytes(concat(FTYP, box("mdat", u8(1)), moovToEnd)), {
+  const moovToEnd = cat(u32(0), ascii("moov"), movie().subarray(8));
+  assert.deepEqual(await probeBytes(cat(FTYP, box("mdat", u8(1)), moovToEnd)), {
     ...EXPECTED_MOVIE,
     faststart: false,
   });
-  const mdatToEnd = concat(u32(0), ascii("mdat"), new Uint8Array(1000));
-  assert.deepEqual(await probeBytes(concat(FTYP, movie(), mdatToEnd)), {
+  const mdatToEnd = cat(u32(0), ascii("mdat"), new Uint8Array(1000));
+  assert.deepEqual(await probeBytes(cat(FTYP, movie(), mdatToEnd)), {
     ...EXPECTED_MOVIE,
     faststart: true,
   });
@@ -270,7 +264,7 @@ Deno.test("probe: a sparse 5 GiB file with moov at the end reads only a few KiB"
     const moov = movie({ version: 1, duration: 7_200_000 });
     using file = await Deno.open(path, { write: true, create: true, read: true });
     // ftyp, then an mdat header with a 64-bit size; the mdat payload is a hole.
-    await file.write(concat(FTYP, u32(1), ascii("mdat"), u64(mdatSize)));
+    await file.write(cat(FTYP, u32(1), ascii("mdat"), u64(mdatSize)));
     await file.seek(FTYP.byteLength + mdatSize, Deno.SeekMode.Start);
     await file.write(moov);
     const size = FTYP.byteLength + mdatSize + moov.byteLength;
@@ -290,7 +284,7 @@ Deno.test("probe: a sparse 5 GiB file with moov at the end reads only a few KiB"
 Deno.test("probe: QuickTime sound description v1 and v2, encrypted entries, HEVC", async () => {
   const v1 = box(
     "mp4a",
-    concat(
+    cat(
       new Uint8Array(6),
       u16(1),
       u16(1),
@@ -303,11 +297,11 @@ Deno.test("probe: QuickTime sound description v1 and v2, encrypted entries, HEVC
       box("wave", esds(u8(0x13, 0x10))), // QuickTime nests esds in wave (AOT 2, 24 kHz, stereo)
     ),
   );
-  const info1 = await probeBytes(concat(FTYP, box("moov", trak("soun", v1))));
+  const info1 = await probeBytes(cat(FTYP, box("moov", trak("soun", v1))));
   assert.equal(info1.audioCodec, "mp4a.40.2");
   const v2 = box(
     "lpcm",
-    concat(
+    cat(
       new Uint8Array(6),
       u16(1),
       u16(2),
@@ -322,17 +316,17 @@ Deno.test("probe: QuickTime sound description v1 and v2, encrypted entries, HEVC
       new Uint8Array(20),
     ),
   );
-  const info2 = await probeBytes(concat(FTYP, box("moov", trak("soun", v2))));
+  const info2 = await probeBytes(cat(FTYP, box("moov", trak("soun", v2))));
   assert.equal(info2.audioCodec, "lpcm");
   assert.equal(info2.channels, 6);
   const sinf = box("sinf", box("frma", ascii("avc1")));
-  const encv = visualEntry("encv", 640, 360, concat(AVCC, sinf));
-  const info3 = await probeBytes(concat(FTYP, box("moov", trak("vide", encv))));
+  const encv = visualEntry("encv", 640, 360, cat(AVCC, sinf));
+  const info3 = await probeBytes(cat(FTYP, box("moov", trak("vide", encv))));
   assert.equal(info3.videoCodec, "avc1.64001f");
   assert.equal(info3.width, 640);
   const hvcC = box("hvcC", u8(1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 93, 0xf0));
   const hev = visualEntry("hvc1", 1920, 1080, hvcC);
-  const info4 = await probeBytes(concat(FTYP, box("moov", trak("vide", hev))));
+  const info4 = await probeBytes(cat(FTYP, box("moov", trak("vide", hev))));
   assert.equal(info4.videoCodec, "hvc1.1.6.L93.90");
 });
 
@@ -363,11 +357,11 @@ Deno.test("probe: errors name the problem", async () => {
   const cases: [Uint8Array, RegExp][] = [
     [u8(), /empty file/],
     [ascii("<html><body>not a video</body></html>"), /not an ISO-BMFF file/],
-    [concat(FTYP, box("mdat", new Uint8Array(10))), /no moov box/],
-    [concat(FTYP, u32(4), ascii("moov")), /invalid box size 4/],
-    [concat(FTYP, u32(1000), ascii("moov"), new Uint8Array(10)), /truncated: moov box ends/],
-    [concat(FTYP, box("moov", concat(u32(64), ascii("trak")))), /trak box overruns its parent/],
-    [concat(FTYP, u32(1), ascii("mdat"), u64(2 ** 60)), /too large|truncated/],
+    [cat(FTYP, box("mdat", new Uint8Array(10))), /no moov box/],
+    [cat(FTYP, u32(4), ascii("moov")), /invalid box size 4/],
+    [cat(FTYP, u32(1000), ascii("moov"), new Uint8Array(10)), /truncated: moov box ends/],
+    [cat(FTYP, box("moov", cat(u32(64), ascii("trak")))), /trak box overruns its parent/],
+    [cat(FTYP, u32(1), ascii("mdat"), u64(2 ** 60)), /too large|truncated/],
   ];
   for (const [bytes, pattern] of cases) {
     await assert.rejects(() => probeBytes(bytes), (e: Error) => {
@@ -457,8 +451,8 @@ function el(id: number, data: Uint8Array, size?: "unknown"): Uint8Array {
   for (let v = id; v > 0; v = Math.floor(v / 256)) idBytes.unshift(v & 0xff);
   const sizeBytes = size === "unknown"
     ? u8(0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-    : concat(u8(0x01), new Uint8Array(3), u32(data.byteLength)); // 8-byte VINT size
-  return concat(u8(...idBytes), sizeBytes, data);
+    : cat(u8(0x01), new Uint8Array(3), u32(data.byteLength)); // 8-byte VINT size
+  return cat(u8(...idBytes), sizeBytes, data);
 }
 
 const uintEl = (id: number, value: number) => el(id, u32(value));
@@ -473,26 +467,26 @@ const EBML_HEADER = el(0x1a45dfa3, strEl(0x4282, "matroska"));
 const INFO = el(0x1549a966, el(0x4489, f32(90_500))); // default TimestampScale 1 ms
 const TRACKS = el(
   0x1654ae6b,
-  concat(
+  cat(
     el(
       0xae,
-      concat(
+      cat(
         uintEl(0x83, 1),
         strEl(0x86, "V_MPEG4/ISO/AVC"),
         el(0x63a2, u8(1, 0x4d, 0x40, 0x28)),
-        el(0xe0, concat(uintEl(0xb0, 1920), uintEl(0xba, 800))),
+        el(0xe0, cat(uintEl(0xb0, 1920), uintEl(0xba, 800))),
       ),
     ),
     el(
       0xae,
-      concat(uintEl(0x83, 2), strEl(0x86, "A_AAC"), el(0x63a2, ASC_LC_STEREO), el(0xe1, u8())),
+      cat(uintEl(0x83, 2), strEl(0x86, "A_AAC"), el(0x63a2, ASC_LC_STEREO), el(0xe1, u8())),
     ),
   ),
 );
 
 Deno.test("probe: Matroska with Info and Tracks before the clusters", async () => {
-  const segment = el(0x18538067, concat(INFO, TRACKS, el(0x1f43b675, new Uint8Array(50))));
-  const info = await probeMatroska(new BytesSource(concat(EBML_HEADER, segment)));
+  const segment = el(0x18538067, cat(INFO, TRACKS, el(0x1f43b675, new Uint8Array(50))));
+  const info = await probeMatroska(new BytesSource(cat(EBML_HEADER, segment)));
   assert.deepEqual(info, {
     container: "matroska",
     duration: 90.5,
@@ -507,27 +501,27 @@ Deno.test("probe: Matroska with Info and Tracks before the clusters", async () =
 Deno.test("probe: Matroska found through the SeekHead when a cluster comes first", async () => {
   const cluster = el(0x1f43b675, new Uint8Array(64));
   const seek = (id: number, position: number) =>
-    el(0x4dbb, concat(el(0x53ab, u32(id)), uintEl(0x53ac, position)));
+    el(0x4dbb, cat(el(0x53ab, u32(id)), uintEl(0x53ac, position)));
   // SeekHead size is fixed by its layout, so positions can be computed before building it.
-  const seekHeadSize = el(0x114d9b74, concat(seek(0, 0), seek(0, 0))).byteLength;
+  const seekHeadSize = el(0x114d9b74, cat(seek(0, 0), seek(0, 0))).byteLength;
   const infoAt = seekHeadSize + cluster.byteLength;
   const tracksAt = infoAt + INFO.byteLength;
-  const seekHead = el(0x114d9b74, concat(seek(0x1549a966, infoAt), seek(0x1654ae6b, tracksAt)));
-  const segment = el(0x18538067, concat(seekHead, cluster, INFO, TRACKS), "unknown");
-  const info = await probeMatroska(new BytesSource(concat(EBML_HEADER, segment)));
+  const seekHead = el(0x114d9b74, cat(seek(0x1549a966, infoAt), seek(0x1654ae6b, tracksAt)));
+  const segment = el(0x18538067, cat(seekHead, cluster, INFO, TRACKS), "unknown");
+  const info = await probeMatroska(new BytesSource(cat(EBML_HEADER, segment)));
   assert.equal(info.duration, 90.5);
   assert.equal(info.videoCodec, "avc1.4d4028");
   assert.equal(info.channels, 1);
 });
 
 Deno.test("probe: Matroska TimestampScale, live files without Duration, bad input", async () => {
-  const scaled = el(0x1549a966, concat(uintEl(0x2ad7b1, 100_000), el(0x4489, f32(1000))));
-  const segment = el(0x18538067, concat(scaled, TRACKS), "unknown");
-  const info = await probeMatroska(new BytesSource(concat(EBML_HEADER, segment)));
+  const scaled = el(0x1549a966, cat(uintEl(0x2ad7b1, 100_000), el(0x4489, f32(1000))));
+  const segment = el(0x18538067, cat(scaled, TRACKS), "unknown");
+  const info = await probeMatroska(new BytesSource(cat(EBML_HEADER, segment)));
   assert.equal(info.duration, 0.1); // 1000 ticks of 100 µs
-  const live = el(0x18538067, concat(el(0x1549a966, u8()), TRACKS), "unknown");
+  const live = el(0x18538067, cat(el(0x1549a966, u8()), TRACKS), "unknown");
   assert.equal(
-    (await probeMatroska(new BytesSource(concat(EBML_HEADER, live)))).duration,
+    (await probeMatroska(new BytesSource(cat(EBML_HEADER, live)))).duration,
     undefined,
   );
   await assert.rejects(

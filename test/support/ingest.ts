@@ -7,6 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import { curl, type Engine, type RunningServer, startServer } from "./server.ts";
+import { concat } from "./bytes.ts";
+export { concat };
 
 /** Bearer token the ingest servers are started with. */
 export const TOKEN = "test-ingest-token-0123456789";
@@ -143,17 +145,6 @@ function finalResponseComplete(text: string): boolean {
 /** Latin-1 bytes of `text` (request heads are ASCII). */
 export function latin1(text: string): Uint8Array {
   return Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
-}
-
-/** Concatenates byte arrays. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 /** Reads `/metrics` with curl (a fresh connection each time) into `name{labels}` → value. */

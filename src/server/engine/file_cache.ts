@@ -4,7 +4,9 @@
  * A cached fd is reused only while the identity the app computed its headers from (dev, ino,
  * size, mtime of the {@linkcode FileSlice}) matches what fstat(2) said when the fd was opened;
  * otherwise the path is opened again. mtime is compared at millisecond precision because the
- * app's identity comes from `Deno.stat`, whose `mtime` is a `Date`.
+ * app's identity may come from `Deno.statSync` (no FFI), whose `mtime` is a `Date`; with statx
+ * it is in nanoseconds. A match at ms precision with the same inode is the same open file, so
+ * the bytes read through the fd are current either way.
  *
  * @module
  */
