@@ -38,14 +38,14 @@ import {
   BodyTooLargeError,
   isSpliceableBody,
 } from "../request_body.ts";
-import { MEDIA_MOUNT } from "./media.ts";
+import { MEDIA_MOUNT, SETTINGS } from "../settings.ts";
 
 /** Default {@linkcode IngestOptions.prefix}. */
-export const DEFAULT_INGEST_PREFIX = "/media/live/";
+export const DEFAULT_INGEST_PREFIX: string = SETTINGS.ingestPrefix.default;
 /** Default {@linkcode IngestOptions.maxBytes}: 1 GiB. */
-export const DEFAULT_INGEST_MAX_BYTES = 1024 ** 3;
+export const DEFAULT_INGEST_MAX_BYTES: number = SETTINGS.ingestMaxBytes.default;
 /** Default {@linkcode IngestOptions.idleTimeoutMs}. */
-export const DEFAULT_INGEST_IDLE_TIMEOUT_MS = 30_000;
+export const DEFAULT_INGEST_IDLE_TIMEOUT_MS: number = SETTINGS.ingestIdleTimeoutMs.default;
 
 /** Routes for PUT/DELETE under `ingest.prefix`, authorised by `ingest.token` (non-empty). */
 export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions): Hono {
@@ -58,7 +58,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     maxBytes: ingest.maxBytes ?? DEFAULT_INGEST_MAX_BYTES,
     idleTimeoutMs: ingest.idleTimeoutMs ?? DEFAULT_INGEST_IDLE_TIMEOUT_MS,
   };
-  const fsync = ingest.fsync ?? true;
+  const fsync = ingest.fsync ?? SETTINGS.ingestFsync.default;
 
   /** Path and authorisation checks shared by PUT and DELETE; a Response means "stop here". */
   const admit = (request: Request): readonly string[] | Response => {

@@ -17,9 +17,11 @@ import { Hono } from "hono";
 import { fileResponseFromStat, type FileResponseOptions } from "../file_response.ts";
 import { MediaPathResolver, rawPathOf } from "../media/path.ts";
 import type { ResolvedAppOptions } from "../options.ts";
+import { MEDIA_MOUNT } from "../settings.ts";
 
-/** URL prefix the media root is served under. */
-export const MEDIA_MOUNT = "/media/";
+/** URL prefix the media root is served under (re-exported from src/settings.ts). */
+export { MEDIA_MOUNT };
+
 /** Methods `/media/*` answers. */
 export const MEDIA_ALLOW = "GET, HEAD, OPTIONS";
 /** Request headers a cross-origin player may send (preflight `Access-Control-Allow-Headers`). */
@@ -67,7 +69,7 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
   // One handler for every method: with a single matching handler Hono's fetch returns the
   // Response synchronously (several matches are composed into an async chain), which saves a
   // promise turn per request on the engine.
-  app.all("/media/*", (c) => {
+  app.all(`${MEDIA_MOUNT}*`, (c) => {
     const request = c.req.raw;
     const method = request.method;
     if (method === "GET" || method === "HEAD") {
