@@ -39,6 +39,8 @@ interface Row {
   readonly option?: string;
   /** How the default is shown when it is absent or not a plain value ("off", "none"...). */
   readonly shownDefault?: string;
+  /** Help for library users when the flag's help does not fit the option (switches). */
+  readonly optionHelp?: string;
 }
 
 /** A whole number within bounds (sizes, counts, milliseconds). */
@@ -244,6 +246,7 @@ export const SETTINGS = {
     min: 0,
     max: MAX_TIMER_MS,
     help: "on SIGINT/SIGTERM: stop accepting, let in-flight responses finish this long, exit 0",
+    optionHelp: "grace period of `shutdown()` for in-flight responses",
   },
   ingestToken: {
     layer: "ingest",
@@ -286,6 +289,7 @@ export const SETTINGS = {
     default: true,
     shownDefault: "fsync on",
     help: "skip fsync before an upload is renamed into place",
+    optionHelp: "fsync each upload before it is renamed into place",
   },
   ingestIdleTimeoutMs: {
     layer: "ingest",

@@ -126,13 +126,15 @@ export function libraryTable(): MarkdownTable {
   for (const [key, row] of settingRows()) {
     const home = LIBRARY_HOME[row.layer];
     if (home === undefined) continue;
-    const shown = shownDefault(row);
+    const shown = row.kind === "switch"
+      ? { text: String(row.default), code: true }
+      : shownDefault(row);
     rows.push([
       `\`${optionName(key, row)}\``,
       home,
       shown === null ? "" : shown.code ? `\`${cell(shown.text)}\`` : cell(shown.text),
       row.flag === undefined ? "" : `\`--${row.flag}\``,
-      cell(row.help),
+      cell(row.optionHelp ?? row.help),
     ]);
   }
   return { header: ["option", "of", "default", "flag", "meaning"], rows };
