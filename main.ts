@@ -86,13 +86,14 @@ async function main(args: string[]): Promise<number> {
     console.error(`zerocast: ${error.message}`);
     return 2;
   }
+  // Signals are handled before anyone is told to connect (a script may stop us right away).
+  const stopped = stopOnSignal(started, config.shutdownGraceMs);
   // Only now, with every listener accepting connections.
   console.log(`engine: ${started.engine} (${started.why}); root: ${config.root}`);
   for (const { scheme, server } of started.listeners) {
     console.log(`listening on ${listenUrl(scheme, server.hostname, server.port)}`);
   }
-
-  await stopOnSignal(started, config.shutdownGraceMs);
+  await stopped;
   return 0;
 }
 
