@@ -89,7 +89,7 @@ Deno.test("settings: --help lists every flag with its default, generated from th
     if (row.flag === undefined) continue;
     assert.ok(HELP.includes(`  --${row.flag}`), `--${row.flag} in --help`);
   }
-  assert.match(HELP, /\n  --max-ranges N +more ranges .* \(default 16\)\n/);
+  assert.match(HELP, /\n {2}--max-ranges N +more ranges .* \(default 16\)\n/);
   assert.match(HELP, /--help, -h/);
   assert.match(HELP, /or env\s+ZEROCAST_INGEST_TOKEN/);
   for (const line of HELP.split("\n")) assert.ok(line.length <= 100, line);
