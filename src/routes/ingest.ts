@@ -74,7 +74,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
 
   const app = new Hono();
 
-  app.put("/media/*", async (c) => {
+  app.put(`${MEDIA_MOUNT}*`, async (c) => {
     const request = c.req.raw;
     const segments = admit(request);
     if (segments instanceof Response) return segments;
@@ -114,7 +114,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     }
   });
 
-  app.delete("/media/*", async (c) => {
+  app.delete(`${MEDIA_MOUNT}*`, async (c) => {
     const segments = admit(c.req.raw);
     if (segments instanceof Response) return segments;
     const name = segments[segments.length - 1];
