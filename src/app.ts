@@ -8,6 +8,7 @@
  */
 import { Hono } from "hono";
 import { MediaLibrary } from "./library/library.ts";
+import { rawPathOf } from "./media/path.ts";
 import { type AppOptions, resolveAppOptions } from "./options.ts";
 import { assetRoutes } from "./routes/assets.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -19,7 +20,9 @@ import { libraryRoutes } from "./routes/library.ts";
 /** Creates the media app for `options.root` (an absolute real path). */
 export function createApp(options: AppOptions): Hono {
   const resolved = resolveAppOptions(options);
-  const app = new Hono();
+  // Routing reads the path with the same function as the media, library and ingest routes
+  // (Hono's default getPath reads another path from some URLs, e.g. an empty authority).
+  const app = new Hono({ getPath: requestPath });
   app.route("/", opsRoutes(resolved));
   // Before media: its catch-all answers PUT/DELETE with 405 when ingest is off.
   if (resolved.ingest) app.route("/", ingestRoutes(resolved, resolved.ingest));
@@ -30,4 +33,12 @@ export function createApp(options: AppOptions): Hono {
   app.route("/", pageRoutes(library));
   app.route("/", assetRoutes());
   return app;
+}
+
+/**
+ * The path Hono routes on: {@linkcode rawPathOf} of the URL, undecoded, the same path the routes
+ * resolve. Pass it as `new Hono({ getPath: requestPath })` to an app that mounts `createApp`.
+ */
+export function requestPath(request: Request): string {
+  return rawPathOf(request.url);
 }

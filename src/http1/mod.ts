@@ -50,3 +50,13 @@ export {
   statusText,
 } from "./response_head.ts";
 export { errorResponseBytes } from "./error_response.ts";
+export {
+  isTargetError,
+  parseRequestTarget,
+  type RequestTarget,
+  requestUrl,
+  type TargetError,
+  type TargetForm,
+  validAuthority,
+} from "./request_target.ts";
+export { MAX_LOGGED_LINE, peekRequestLine, type RequestLine } from "./request_line.ts";
