@@ -17,6 +17,12 @@ import { opsRoutes } from "./routes/ops.ts";
 import { pageRoutes } from "./routes/pages.tsx";
 import { libraryRoutes } from "./routes/library.ts";
 
+const NOT_FOUND = "404 Not Found";
+const NOT_FOUND_HEADERS = {
+  "content-type": "text/plain; charset=UTF-8",
+  "content-length": String(NOT_FOUND.length),
+};
+
 /** Creates the media app for `options.root` (an absolute real path). */
 export function createApp(options: AppOptions): Hono {
   const resolved = resolveAppOptions(options);
@@ -32,6 +38,9 @@ export function createApp(options: AppOptions): Hono {
   app.route("/", libraryRoutes(resolved, library));
   app.route("/", pageRoutes(library));
   app.route("/", assetRoutes());
+  // Hono answers HEAD with the GET response minus its body; an explicit Content-Length keeps
+  // the length GET would get in that answer (RFC 9110 §9.3.2, §8.6) on every server.
+  app.notFound(() => new Response(NOT_FOUND, { status: 404, headers: NOT_FOUND_HEADERS }));
   return app;
 }
 
