@@ -103,7 +103,7 @@ Deno.test("limits: malformed and smuggling-shaped requests → 400 and close", a
   ];
   for (const request of bad) await expectRejected(server.port, request, 400);
   // unknown versions and codings: 505 and 501 (RFC 9110 §15.6.6, RFC 9112 §6.1)
-  await expectRejected(server.port, "GET / HTTP/1.9\r\nHost: x\r\n\r\n", 505);
+  await expectRejected(server.port, "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505);
   await expectRejected(
     server.port,
     "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
