@@ -11,6 +11,8 @@
  */
 import assert from "node:assert/strict";
 import { ENGINES, type RunningServer, startServer } from "./support/server.ts";
+import { rawExchange, startEngine } from "./engine_support.ts";
+import type { AccessLogEntry } from "../src/log.ts";
 
 /** A raw response: status line, headers, the bytes after the head. */
 interface RawGot {
@@ -274,3 +276,44 @@ for (const engine of ENGINES) {
     }
   });
 }
+
+Deno.test("engine: errors the engine answers itself leave HEAD without a body, and are logged", async () => {
+  const log: AccessLogEntry[] = [];
+  const app = {
+    fetch(request: Request): Response {
+      if (request.url.endsWith("/throw")) throw new Error("expected test failure");
+      return new Response("ok");
+    },
+  };
+  const originalError = console.error;
+  console.error = () => {};
+  try {
+    await using server = startEngine(app, { maxBodyBytes: 10, onResponse: (e) => log.push(e) });
+    const cases: [string, number][] = [
+      ["HEAD /throw HTTP/1.1\r\nHost: a\r\n\r\n", 500], // the app failed
+      ["HEAD /x HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", 413],
+      ["HEAD /x HTTP/2.0\r\nHost: a\r\n\r\n", 505], // rejected by the codec
+      ["HEAD http:///x HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ];
+    for (const [request, status] of cases) {
+      const head = await rawExchange(server.port, request);
+      const get = await rawExchange(server.port, request.replace("HEAD", "GET"));
+      const headText = latin1(head.bytes);
+      const getText = latin1(get.bytes);
+      assert.ok(headText.startsWith(`HTTP/1.1 ${status} `), headText);
+      assert.ok(head.closed && get.closed);
+      // the HEAD answer is exactly the GET answer's head (Date aside), no body after it
+      const strip = (t: string) => t.replace(/date: [^\r]*\r\n/, "");
+      const getHead = getText.slice(0, getText.indexOf("\r\n\r\n") + 4);
+      assert.ok(getText.length > getHead.length, "GET has a body");
+      assert.equal(strip(headText), strip(getHead), request);
+    }
+  } finally {
+    console.error = originalError;
+  }
+  const lines = log.map((e) => `${e.method} ${e.target} ${e.protocol} ${e.status}`);
+  assert.ok(lines.includes("HEAD /x HTTP/2.0 505"), lines.join("\n"));
+  assert.ok(lines.includes("GET /x HTTP/2.0 505"), lines.join("\n"));
+  assert.ok(lines.includes("HEAD http:///x HTTP/1.1 400"), lines.join("\n"));
+  assert.ok(lines.includes("HEAD /throw HTTP/1.1 500"), lines.join("\n"));
+});
