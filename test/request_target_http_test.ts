@@ -317,3 +317,26 @@ Deno.test("engine: errors the engine answers itself leave HEAD without a body, a
   assert.ok(lines.includes("HEAD http:///x HTTP/1.1 400"), lines.join("\n"));
   assert.ok(lines.includes("HEAD /throw HTTP/1.1 500"), lines.join("\n"));
 });
+
+Deno.test("engine: a head cut short by the header timeout is logged as far as it came", async () => {
+  const log: AccessLogEntry[] = [];
+  const app = { fetch: () => new Response("ok") };
+  {
+    await using server = startEngine(app, {
+      headerTimeoutMs: 200,
+      onResponse: (e) => log.push(e),
+    });
+    // HEAD: the 408 leaves without a body
+    const r = await rawExchange(server.port, "HEAD /slow?q HTTP/1.1\r\nHost: a\r\n");
+    const text = latin1(r.bytes);
+    assert.ok(text.startsWith("HTTP/1.1 408 "), text);
+    assert.ok(text.endsWith("\r\n\r\n"), text);
+    assert.equal(r.closed, true);
+    // a request line that never ended: everything after the method is the target
+    const cut = await rawExchange(server.port, "GET /half-a-line");
+    assert.ok(latin1(cut.bytes).startsWith("HTTP/1.1 408 "));
+  }
+  const lines = log.map((e) => `${e.method} ${e.target} ${e.protocol} ${e.status} ${e.bytes}`);
+  assert.ok(lines.includes("HEAD /slow?q HTTP/1.1 408 0"), lines.join("\n"));
+  assert.ok(lines.some((l) => l.startsWith("GET /half-a-line - 408 ")), lines.join("\n"));
+});
