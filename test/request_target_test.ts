@@ -19,6 +19,7 @@ import { peekRequestLine } from "../src/http1/request_line.ts";
 import { errorResponseBytes } from "../src/http1/error_response.ts";
 import { rawPathOf } from "../src/media/path.ts";
 import { createApp } from "../src/app.ts";
+import { Hono } from "hono";
 
 const MEDIA = Deno.realPathSync(new URL("../media/", import.meta.url).pathname);
 
@@ -201,8 +202,7 @@ Deno.test("rawPathOf: hostile URLs from any server give one well-defined path", 
 });
 
 /** Fetches `url` from the app as a server that builds such URLs would. */
-async function appFetch(url: string, method = "GET"): Promise<Response> {
-  const app = createApp({ root: MEDIA });
+async function appFetch(url: string, method = "GET", app: Hono = createApp({ root: MEDIA })) {
   return await app.fetch(new RequestLike(url, method) as unknown as Request);
 }
 
@@ -293,4 +293,32 @@ Deno.test("error response: HEAD gets the head with GET's Content-Length, no body
   const length = (h: string) => /content-length: (\d+)/.exec(h)![1];
   assert.equal(length(head), length(getHead));
   assert.equal(length(head), String(getBody.length));
+});
+
+Deno.test("app: mounted in a Hono app with the default getPath, hostile URLs still get 404", async () => {
+  const outer = new Hono();
+  outer.route("/", createApp({ root: MEDIA }));
+  for (
+    const url of [
+      "http:///anything/metrics", // the default getPath reads /metrics
+      "http:///x/healthz",
+      "http:///x/api/library",
+      "http:///x/play?path=sample.mp4",
+      "http://h/%6Detrics", // the default getPath decodes to /metrics
+      "http://h/%61pi/library",
+    ]
+  ) {
+    const r = await appFetch(url, "GET", outer);
+    assert.equal(r.status, 404, url);
+    assert.doesNotMatch(await r.text(), /zerocast_|"entries"/, url);
+  }
+  // a query-smuggled media path reaches the media route there, which resolves "/" : 404
+  const smuggled = await appFetch("http://other?x=/media/sample.mp4", "GET", outer);
+  assert.equal(smuggled.status, 404);
+  await smuggled.body?.cancel();
+  for (const url of ["http://h/metrics", "http://h/healthz", "http://h/api/library"]) {
+    const r = await appFetch(url, "GET", outer);
+    assert.equal(r.status, 200, url);
+    await r.body?.cancel();
+  }
 });
