@@ -2,7 +2,8 @@
  * The HTTP/1.1 codec of the zero-copy engine: pure functions over bytes, no I/O.
  *
  * Per connection: parse heads with {@linkcode parseRequestHead} (call again with more bytes
- * while `incomplete`; on `error` send {@linkcode errorResponseBytes} and close); send
+ * while `incomplete`; on `error` send {@linkcode errorResponseBytes}, body-less for a HEAD
+ * {@linkcode peekRequestLine} finds, and close); give the app {@linkcode requestUrl}; send
  * {@linkcode CONTINUE_100} when `expectContinue` and the body is wanted; read `contentLength`
  * bytes or feed a {@linkcode ChunkedDecoder}; answer with {@linkcode serializeResponseHead} and,
  * for `chunked` framing, {@linkcode encodeChunk} + {@linkcode LAST_CHUNK}; keep the connection

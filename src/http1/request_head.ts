@@ -10,7 +10,9 @@
  * Leniency decisions (each tested): leading empty lines are skipped (§2.2); a bare LF is accepted
  * as a line terminator in the head (§2.2 allows it; a CR not followed by LF is rejected); bytes
  * 0x80-0xFF in the request-target are percent-encoded (what a browser would have sent for the
- * same UTF-8 path) instead of being rejected.
+ * same UTF-8 path) instead of being rejected; `HTTP/1.2`-`HTTP/1.9` are handled as 1.1 (RFC 9110
+ * §2.5), other major versions are 505. The target is classified and Host validated by
+ * `request_target.ts` (RFC 9112 §3.2), the one place that also builds the app's URL.
  *
  * @module
  */
