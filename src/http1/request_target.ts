@@ -49,6 +49,8 @@ const AUTHORITY =
 /** Verdicts on authorities seen recently (clients repeat the same few Host values). */
 const verdicts = new Map<string, boolean>();
 const MAX_VERDICTS = 1024;
+/** Longest authority kept in the cache (a DNS name has at most 253 characters). */
+const MAX_CACHED_LENGTH = 263;
 
 /**
  * True when `text` is a valid `host[:port]` (RFC 3986 §3.2.2) that a WHATWG URL parser also
@@ -59,8 +61,11 @@ export function validAuthority(text: string): boolean {
   let ok = verdicts.get(text);
   if (ok === undefined) {
     ok = AUTHORITY.test(text) && URL.canParse(`http://${text}/`);
-    if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
-    verdicts.set(text, ok);
+    // only short values are remembered, so the cache stays small whatever clients send
+    if (text.length <= MAX_CACHED_LENGTH) {
+      if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+      verdicts.set(text, ok);
+    }
   }
   return ok;
 }
