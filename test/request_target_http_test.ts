@@ -282,6 +282,10 @@ Deno.test("engine: errors the engine answers itself leave HEAD without a body, a
   const app = {
     fetch(request: Request): Response {
       if (request.url.endsWith("/throw")) throw new Error("expected test failure");
+      // a plain fetch app (no Hono HEAD handling): the engine itself must drop the body
+      if (request.url.endsWith("/405")) {
+        return new Response("method not allowed\n", { status: 405, headers: { allow: "GET" } });
+      }
       return new Response("ok");
     },
   };
@@ -291,6 +295,7 @@ Deno.test("engine: errors the engine answers itself leave HEAD without a body, a
     await using server = startEngine(app, { maxBodyBytes: 10, onResponse: (e) => log.push(e) });
     const cases: [string, number][] = [
       ["HEAD /throw HTTP/1.1\r\nHost: a\r\n\r\n", 500], // the app failed
+      ["HEAD /405 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 405], // the app's own
       ["HEAD /x HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", 413],
       ["HEAD /x HTTP/2.0\r\nHost: a\r\n\r\n", 505], // rejected by the codec
       ["HEAD http:///x HTTP/1.1\r\nHost: a\r\n\r\n", 400],
