@@ -72,7 +72,8 @@ interface Playlist {
 interface Folder {
   readonly dir: string;
   readonly playlists: Playlist[];
-  readonly segments: { name: string; mtime: number }[];
+  /** Names of segment files (not stat'ed until the folder is finished). */
+  readonly segments: string[];
   hasMpd: boolean;
 }
 
@@ -183,7 +184,8 @@ export class StaleStreams {
         const dot = entry.name.lastIndexOf(".");
         const ext = dot < 0 ? "" : entry.name.slice(dot + 1).toLowerCase();
         if (ext === "mpd") folder.hasMpd = true;
-        if (ext !== "m3u8" && !SEGMENT_EXTENSIONS.has(ext)) continue;
+        if (SEGMENT_EXTENSIONS.has(ext)) folder.segments.push(entry.name);
+        if (ext !== "m3u8") continue;
         const path = `${dir}/${entry.name}`;
         let info: Deno.FileInfo;
         try {
@@ -191,11 +193,7 @@ export class StaleStreams {
         } catch {
           continue; // removed meanwhile
         }
-        const mtime = info.mtime?.getTime() ?? now();
-        if (ext !== "m3u8") {
-          folder.segments.push({ name: entry.name, mtime });
-          continue;
-        }
+        const mtime = info.mtime?.getTime() ?? Date.now();
         const key = `${info.ino}-${info.size}-${mtime}`;
         let parsed = this.#parsed.get(path);
         if (parsed?.key !== key) {
@@ -239,17 +237,15 @@ export class StaleStreams {
 
   /** Removes `folder`'s segments older than `cutoff` that no playlist references. */
   async #removeUnlisted(folder: Folder, referenced: Set<string>, cutoff: number): Promise<void> {
-    const unlisted = folder.segments.filter((s) =>
-      s.mtime <= cutoff && !referenced.has(`${folder.dir}/${s.name}`)
-    );
+    const unlisted = folder.segments.filter((name) => !referenced.has(`${folder.dir}/${name}`));
     if (unlisted.length === 0) return;
     const ticket = this.#options.sequencer.enter(folder.dir);
     let removed = 0;
     try {
       await ticket.turn(this.#options.staleAfterMs);
-      for (const segment of unlisted) {
-        const path = `${folder.dir}/${segment.name}`;
-        // Re-checked after waiting: an upload may have replaced it.
+      for (const name of unlisted) {
+        const path = `${folder.dir}/${name}`;
+        // Checked after waiting for the turn: an upload may just have replaced it.
         const info = await Deno.lstat(path).catch(() => null);
         if (info === null || !info.isFile || (info.mtime?.getTime() ?? 0) > cutoff) continue;
         try {
@@ -266,10 +262,6 @@ export class StaleStreams {
       console.log(`zerocast: ${folder.dir}: removed ${removed} segment(s) no playlist lists`);
     }
   }
-}
-
-function now(): number {
-  return Date.now();
 }
 
 /** Reads and parses a playlist; null when it is too large or unreadable. */

@@ -15,6 +15,10 @@
  *   directory where a file or parent directory should be → 409. A failed upload leaves neither
  *   a partial target nor a temp file.
  * - `DELETE` removes a file: 204, or 404 when there is none (directories → 409).
+ * - Renames and removals in one directory happen in the order the requests arrived
+ *   (`src/ingest/folder_sequence.ts`), so a playlist is never visible before its segments.
+ * - Idle live playlists get `#EXT-X-ENDLIST` and their unlisted segments go
+ *   (`src/ingest/stale_streams.ts`); temp files a crash left are removed at start.
  *
  * @module
  */
