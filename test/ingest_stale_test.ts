@@ -11,8 +11,19 @@ import { parsePlaylist, resolveUri, withEndList } from "../src/ingest/playlist.t
 import { StaleStreams } from "../src/ingest/stale_streams.ts";
 import { removeTempFiles } from "../src/ingest/temp_cleanup.ts";
 import { CliError, parseConfig } from "../src/config.ts";
-import { AUTH, exists, listTree, startIngestServer, waitUntil } from "./support/ingest.ts";
-import { ENGINES } from "./support/server.ts";
+import {
+  AUTH,
+  connect,
+  exists,
+  latin1,
+  listTree,
+  startIngestServer,
+  tempFilesUnder,
+  TOKEN,
+  waitUntil,
+  writeAll,
+} from "./support/ingest.ts";
+import { ENGINES, startServer } from "./support/server.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "zerocast-stale-" }));
@@ -256,3 +267,39 @@ for (const engine of ENGINES) {
     }
   });
 }
+
+Deno.test("ingest: a temp file left by a killed server is removed when it starts again", async () => {
+  const s = await startIngestServer("zero-copy");
+  const args = ["--ingest-token", TOKEN];
+  const conn = await connect(s.url);
+  try {
+    await writeAll(
+      conn,
+      latin1(
+        `PUT /media/live/x/seg1.ts HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\n` +
+          "Content-Length: 1000\r\n\r\nonly the first bytes",
+      ),
+    );
+    await waitUntil(() => {
+      try {
+        return tempFilesUnder(`${s.root}/live`).length === 1;
+      } catch {
+        return false;
+      }
+    }, "the upload's temp file");
+    s.server.process.kill("SIGKILL"); // a crash: no clean-up runs
+    await s.server.close();
+    assert.equal(tempFilesUnder(`${s.root}/live`).length, 1);
+    const again = await startServer({ engine: "zero-copy", root: s.root, args });
+    try {
+      assert.deepEqual(tempFilesUnder(s.root), []);
+      assert.deepEqual(listTree(`${s.root}/live`), ["x/"]);
+      assert.ok(again.stdout.some((l) => l.includes("removed 1 upload temp file")));
+    } finally {
+      await again.close();
+    }
+  } finally {
+    conn.close();
+    await s.close();
+  }
+});
