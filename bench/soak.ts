@@ -232,7 +232,13 @@ async function run(flags: SoakFlags): Promise<number> {
     }
     traffic = null;
 
-    const leftovers = [...Deno.readDirSync(`${root}/live`)].map((e) => e.name);
+    // aborted uploads remove their temp files once the server has seen the client go
+    const listLive = () => [...Deno.readDirSync(`${root}/live`)].map((e) => e.name);
+    let leftovers = listLive();
+    for (let waited = 0; leftovers.length > 0 && waited < 50; waited++) {
+      await sleep(100);
+      leftovers = listLive();
+    }
     const verdict = judgeSoak(samples, flags.settle > 0);
     if (leftovers.length > 0) {
       verdict.findings.push(`files left in the upload folder: ${leftovers.join(", ")}`);
