@@ -221,12 +221,14 @@ async function run(flags: SoakFlags): Promise<number> {
       const wait = started + pausedMs + next * 1000 - performance.now();
       if (wait > 0) await sleep(wait);
       const last = next >= flags.seconds;
+      // from here until the loops go on again is not traffic time: the loops finish their
+      // operations (a slow reader takes a while), then the sample is taken
+      const pausedAt = performance.now();
       if (last) await traffic.stop();
       else await traffic.pause();
       const stats = traffic.takeStats();
-      const pausedAt = performance.now();
       await sample(minutesLabel(next), stats, last ? flags.settle : 0);
-      pausedMs += performance.now() - pausedAt; // sampling time is not traffic time
+      pausedMs += performance.now() - pausedAt;
       elapsed = next;
       if (!last) traffic.resume();
     }

@@ -389,14 +389,18 @@ export class SoakTraffic {
     cleanup.drop();
   }
 
-  async #gate(loop: Loop): Promise<void> {
+  /** Waits while paused (connection closed); returns true when it did wait. */
+  async #gate(loop: Loop): Promise<boolean> {
+    let waited = false;
     while (this.#paused !== null && !this.#stopped) {
+      waited = true;
       loop.drop();
       this.#busy--;
       if (this.#busy === 0) this.#idle?.();
       await this.#paused.promise;
       this.#busy++;
     }
+    return waited;
   }
 
   async #runLoop(loop: Loop): Promise<void> {
@@ -404,7 +408,8 @@ export class SoakTraffic {
     const interval = (1000 * this.workers) / this.rps;
     let next = performance.now() + loop.random() * interval;
     while (!this.#stopped) {
-      await this.#gate(loop);
+      // after a pause the pace starts afresh instead of catching up in a burst
+      if (await this.#gate(loop)) next = performance.now();
       if (this.#stopped) break;
       const wait = next - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
