@@ -38,13 +38,21 @@ function readConfig(args: string[]): Config | number {
   }
 }
 
-/** Resolves on the first SIGINT/SIGTERM after stopping every listener gracefully. */
-function stopOnSignal(started: Started, graceMs: number): Promise<void> {
+/**
+ * Resolves on the first SIGINT/SIGTERM after stopping the app's timers (`appLifetime`) and every
+ * listener gracefully.
+ */
+function stopOnSignal(
+  started: Started,
+  graceMs: number,
+  appLifetime: AbortController,
+): Promise<void> {
   return new Promise<void>((resolve) => {
     let stopping = false;
     const stop = () => {
       if (stopping) return;
       stopping = true;
+      appLifetime.abort();
       Promise.all(started.listeners.map((l) => l.server.shutdown(graceMs))).finally(resolve);
     };
     Deno.addSignalListener("SIGINT", stop);
@@ -57,6 +65,8 @@ async function main(args: string[]): Promise<number> {
   if (typeof config === "number") return config;
 
   const metrics = new Metrics();
+  // Stops the app's timers (the stale-stream sweeper) at shutdown.
+  const appLifetime = new AbortController();
   const app = createApp({
     root: config.root,
     cors: config.cors,
@@ -69,6 +79,8 @@ async function main(args: string[]): Promise<number> {
       maxBytes: config.ingestMaxBytes,
       fsync: config.ingestFsync,
       idleTimeoutMs: config.ingestIdleTimeoutMs,
+      staleAfterMs: config.ingestStaleAfterMs,
+      signal: appLifetime.signal,
     },
   });
   const onResponse = config.quiet ? undefined : stdoutAccessLog();
@@ -82,12 +94,13 @@ async function main(args: string[]): Promise<number> {
       onResponse,
     });
   } catch (error) {
+    appLifetime.abort();
     if (!(error instanceof StartError)) throw error;
     console.error(`zerocast: ${error.message}`);
     return 2;
   }
   // Signals are handled before anyone is told to connect (a script may stop us right away).
-  const stopped = stopOnSignal(started, config.shutdownGraceMs);
+  const stopped = stopOnSignal(started, config.shutdownGraceMs, appLifetime);
   // Only now, with every listener accepting connections.
   console.log(`engine: ${started.engine} (${started.why}); root: ${config.root}`);
   for (const { scheme, server } of started.listeners) {

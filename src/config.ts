@@ -58,7 +58,7 @@ export interface Config {
   readonly ingestFsync: boolean;
   /** Abort an upload when no body byte arrives for this long, in ms. */
   readonly ingestIdleTimeoutMs: number;
-  /** A live playlist idle this long gets #EXT-X-ENDLIST, in ms; 0 = never (not wired yet). */
+  /** End idle live playlists and remove unlisted segments after this many ms (0 = off). */
   readonly ingestStaleAfterMs: number;
   /** Zero-copy engine settings given on the command line (the others keep ENGINE_DEFAULTS). */
   readonly engineSettings: EngineSettings;

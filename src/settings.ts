@@ -311,7 +311,8 @@ export const SETTINGS = {
     default: 60_000,
     min: 0,
     max: MAX_TIMER_MS,
-    help: "a live playlist not updated this long gets `#EXT-X-ENDLIST`; `0` = never",
+    help:
+      "a live playlist with no upload this long gets `#EXT-X-ENDLIST`; after as long again its unlisted segments are removed; `0` = off",
   },
   maxConnections: {
     layer: "engine",

@@ -63,6 +63,7 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     ...corsHeaders,
     "allow": MEDIA_ALLOW,
     "content-type": "text/plain; charset=utf-8",
+    "content-length": String(NOT_ALLOWED.length),
   };
 
   const app = new Hono();
@@ -85,15 +86,24 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
       );
     }
     if (method === "OPTIONS") return new Response(null, { status: 204, headers: preflightHeaders });
-    return new Response("method not allowed\n", { status: 405, headers: notAllowedHeaders });
+    return new Response(NOT_ALLOWED, { status: 405, headers: notAllowedHeaders });
   });
   return app;
 }
 
-/** A short plain-text response. */
+const NOT_ALLOWED = "method not allowed\n";
+
+/**
+ * A short ASCII plain-text response; its explicit Content-Length survives Hono's HEAD handling,
+ * so HEAD learns the length GET would get (RFC 9110 §8.6).
+ */
 function text(status: number, body: string, headers: Record<string, string>): Response {
   return new Response(body, {
     status,
-    headers: { ...headers, "content-type": "text/plain; charset=utf-8" },
+    headers: {
+      ...headers,
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": String(body.length),
+    },
   });
 }
