@@ -16,6 +16,7 @@ import type { CodecLimits } from "../../http1/limits.ts";
 import type { ResponseHook } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
 import { BodyAbortedError } from "../../request_body.ts";
+import { createRequest } from "../engine/request.ts";
 import { planResponse } from "../engine/response_plan.ts";
 import type { FetchApp, ServerEnv } from "../types.ts";
 import { ConnIo } from "./conn_io.ts";
@@ -162,21 +163,15 @@ export class Http1Connection {
     }
     const abort = new AbortController();
     const withBody = body !== null && head.method !== "GET" && head.method !== "HEAD";
-    let request: Request;
-    try {
-      request = new Request(url, {
-        method: head.method,
-        headers: head.headers,
-        body: withBody ? body!.stream : null,
-        signal: abort.signal,
-        // @ts-ignore: `duplex` is required by fetch for stream bodies but missing from the types
-        duplex: "half",
-      });
-    } catch {
-      // e.g. a Host that the URL parser refuses
-      await this.#fail(400, "invalid request URL", head);
-      return false;
-    }
+    // The engine's lazy Request: `url` is the target as sent (a real Request would normalise
+    // "/a/../b" before the app's path checks could see it), the rest is built on demand.
+    const request = createRequest({
+      method: head.method,
+      url,
+      headers: head.headers,
+      body: withBody ? body!.stream : null,
+      signal: () => abort.signal,
+    });
 
     let response: Response;
     try {
