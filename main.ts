@@ -38,7 +38,7 @@ async function startPlain(
   options: CommonServerOptions,
   settings: EngineSettings,
 ): Promise<ServerHandle> {
-  if (engine === "stream") return await serveStream(app, options);
+  if (engine === "stream") return await serveStream(app, { ...settings, ...options });
   const { serve } = await import("./src/server/adapter.ts");
   return await serve(app, { ...settings, ...options });
 }
@@ -98,6 +98,7 @@ async function main(args: string[]): Promise<number> {
     console.log(`listening on ${listenUrl("http", plain.hostname, plain.port)}`);
     if (config.tlsPort !== undefined) {
       const tls = await serveStream(app, {
+        ...config.engineSettings,
         ...common,
         port: config.tlsPort,
         tls: { cert: config.cert!, key: config.key! },

@@ -49,10 +49,6 @@ function publish(engine: Engine, url: string): Deno.ChildProcess {
     ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac"],
     ...["-f", "hls", "-hls_time", "1", "-hls_list_size", "5", "-hls_flags", "delete_segments"],
   ];
-  // Deno 2.9's Deno.serve loses the end of a request body when the client closes the socket
-  // right after it without reading the response, which is what ffmpeg does per upload; on a
-  // keep-alive connection that only happens to the last upload. See the report of issue 6.
-  if (engine === "stream") args.push("-http_persistent", "1");
   args.push("-method", "PUT", "-headers", `Authorization: ${AUTH}\r\n`, url);
   return new Deno.Command("ffmpeg", { args, stdin: "null", stdout: "null", stderr: "piped" })
     .spawn();
