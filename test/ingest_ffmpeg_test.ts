@@ -41,7 +41,7 @@ declare const document: {
 declare const MediaSource: { isTypeSupported(type: string): boolean };
 
 /** ffmpeg's HLS muxer publishing test video + audio to `url` with PUT. */
-function publish(engine: Engine, url: string): Deno.ChildProcess {
+function publish(url: string): Deno.ChildProcess {
   const args = [
     ...["-hide_banner", "-loglevel", "error", "-re"],
     ...["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25"],
@@ -112,7 +112,7 @@ for (const engine of ENGINES) {
       const browser = chromiumPresent ? await launch() : null;
       let ffmpeg: Deno.ChildProcess | null = null;
       try {
-        ffmpeg = publish(engine, playlistUrl);
+        ffmpeg = publish(playlistUrl);
         const stderr = new Response(ffmpeg.stderr).text();
 
         let first!: { sequence: number; segments: string[] };
