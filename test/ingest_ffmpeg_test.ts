@@ -15,7 +15,7 @@ import {
   tempFilesUnder,
   waitUntil,
 } from "./support/ingest.ts";
-import { type Engine, ENGINES, have } from "./support/server.ts";
+import { ENGINES, have } from "./support/server.ts";
 
 const present = have("ffmpeg") && have("ffprobe");
 if (!present) console.log("ingest_ffmpeg_test: skipped, ffmpeg/ffprobe not found");

@@ -110,6 +110,7 @@ class StreamServer {
   readonly #open = new Map<Deno.Conn, Http1Connection | null>();
   #closing = false;
   #allClosed: (() => void) | null = null;
+  #slotFree: (() => void) | null = null;
   #resolveFinished!: () => void;
 
   constructor(listener: Deno.Listener, ctx: Http1Context, bridge: H2Bridge | null, tls: boolean) {
@@ -137,11 +138,15 @@ class StreamServer {
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      if (this.#closing || this.#open.size >= this.#ctx.limits.maxConnections) {
+      if (this.#closing) {
         conn.close();
-        continue;
+        return;
       }
       void this.#handle(conn);
+      // at the cap, stop accepting (the kernel queues new connections) until one closes
+      while (this.#open.size >= this.#ctx.limits.maxConnections && !this.#closing) {
+        await new Promise<void>((resolve) => this.#slotFree = resolve);
+      }
     }
   }
 
@@ -177,6 +182,8 @@ class StreamServer {
         metrics.activeConnections--;
         metrics.closedConnections++;
       }
+      this.#slotFree?.();
+      this.#slotFree = null;
       if (this.#open.size === 0) this.#allClosed?.();
     }
   }
@@ -218,6 +225,7 @@ class StreamServer {
       } catch {
         // already closed
       }
+      this.#slotFree?.();
       for (const http1 of this.#open.values()) http1?.drain();
       const allClosed = new Promise<void>((resolve) => {
         this.#allClosed = resolve;

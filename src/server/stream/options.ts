@@ -33,7 +33,10 @@ export interface StreamLimits {
    * close (default 30 s, the body timeout).
    */
   readonly h2IdleTimeoutMs?: number;
-  /** Most open client connections; further ones are closed at accept (default 10000). */
+  /**
+   * Most open client connections (default 10000); at the cap the server stops accepting (the
+   * kernel queues new connections in the backlog) until one closes.
+   */
   readonly maxConnections?: number;
 }
 
