@@ -10,6 +10,10 @@ import { AUTH, fdCount, readMetrics, TOKEN, waitUntil } from "./support/ingest.t
 import { randomBytes } from "./support/bytes.ts";
 import { curl, have, type RunningServer, startServer } from "./support/server.ts";
 import { makeTestCert, type TestCert } from "./support/tls.ts";
+import type { AccessLogEntry } from "../src/log.ts";
+import { serveDeno } from "../src/server/deno_serve.ts";
+import { serveStream } from "../src/server/stream.ts";
+import type { FetchApp } from "../src/server/types.ts";
 
 const present = have("curl") && have("openssl");
 if (!present) console.log("stream_server_test: skipped, curl or openssl not found");
@@ -351,5 +355,113 @@ Deno.test({
         assert.deepEqual(live.filter((n) => n.startsWith("cut") || n.includes(".upload-")), []);
       });
     });
+  },
+});
+
+/** An app serving `size` bytes at `/big` as a stream, `ok` at `/healthz`. */
+function bigApp(size: number): FetchApp {
+  const piece = new Uint8Array(64 * 1024).fill(0x61);
+  return {
+    fetch(request) {
+      if (new URL(request.url).pathname === "/healthz") return new Response("ok\n");
+      let left = size;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          const n = Math.min(left, piece.byteLength);
+          controller.enqueue(piece.slice(0, n));
+          left -= n;
+          if (left === 0) controller.close();
+        },
+      }, { highWaterMark: 0 });
+      return new Response(body, { headers: { "content-length": String(size) } });
+    },
+  };
+}
+
+Deno.test("serveDeno: Host rules the app can see, bytes of an aborted download", async () => {
+  const entries: AccessLogEntry[] = [];
+  const server = await serveDeno(bigApp(BIG), {
+    hostname: "127.0.0.1",
+    port: 0,
+    onResponse: (entry) => entries.push(entry),
+  });
+  const send = async (request: string) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    await conn.write(latin1(request));
+    const text = await readAll(conn, 3000);
+    conn.close();
+    return text;
+  };
+  try {
+    for (
+      const request of [
+        "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+      ]
+    ) {
+      // Deno answers with the request's version: 1.1 here
+      assert.match(await send(request), /^HTTP\/1\.1 400 /, JSON.stringify(request));
+    }
+    assert.match(
+      await send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+      /^HTTP\/1\.1 200 /,
+    );
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    await conn.write(latin1("GET /big HTTP/1.1\r\nHost: x\r\nUser-Agent: cut\r\n\r\n"));
+    let got = 0;
+    const buffer = new Uint8Array(65536);
+    while (got < 1024 * 1024) got += (await conn.read(buffer)) ?? BIG;
+    conn.close();
+    await waitUntil(() => entries.some((e) => e.userAgent === "cut"), "the log entry");
+    const entry = entries.find((e) => e.userAgent === "cut")!;
+    assert.ok(entry.bytes > 0 && entry.bytes < BIG, `${entry.bytes} bytes logged`);
+  } finally {
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test({
+  name: "stream server over TLS: shutdown lets a download finish and closes idle connections",
+  ignore: !have("openssl"),
+  async fn() {
+    const cert = await makeTestCert();
+    const size = 8 * 1024 * 1024;
+    const server = await serveStream(bigApp(size), {
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: {
+        cert: await Deno.readTextFile(cert.certFile),
+        key: await Deno.readTextFile(cert.keyFile),
+      },
+    });
+    const open = () =>
+      Deno.connectTls({ hostname: "127.0.0.1", port: server.port, caCerts: [cert.certPem] });
+    try {
+      const idle = await open();
+      await idle.write(latin1("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+      const first = new Uint8Array(4096);
+      assert.ok((await idle.read(first))! > 0); // answered; the connection stays open
+      const busy = await open();
+      await busy.write(latin1("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+      const buffer = new Uint8Array(65536);
+      let got = (await busy.read(buffer))!;
+      const stopped = server.shutdown(60_000);
+      // the idle keep-alive connection is closed at once
+      assert.equal(await readAll(idle), "");
+      idle.close();
+      // the download in flight runs to its end, then its connection closes
+      const rest = await readAll(busy, 30_000);
+      busy.close();
+      got += rest.length;
+      const headEnd = decode(buffer).indexOf("\r\n\r\n") + 4;
+      assert.equal(got - headEnd, size);
+      await stopped;
+      assert.equal(server.connections, 0);
+      await assert.rejects(open());
+    } finally {
+      await server.shutdown(0);
+      await cert.cleanup();
+    }
   },
 });

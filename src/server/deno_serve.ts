@@ -84,9 +84,11 @@ export function serveDeno(app: FetchApp, options: DenoServeOptions): Promise<Ser
         onResponse(logged);
       }
     };
+    // `response.body` turns a string or bytes body into a stream (then Deno sends it chunked):
+    // read it only when the body is a stream already
     const fixed = staticBody(response);
-    const body = response.body;
-    if (request.method === "HEAD" || body === null || fixed !== undefined) {
+    const body = fixed === undefined ? response.body : null;
+    if (request.method === "HEAD" || body === null) {
       const bytes = request.method === "HEAD" || fixed == null
         ? 0
         : typeof fixed === "string"
