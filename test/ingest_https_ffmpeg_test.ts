@@ -16,20 +16,20 @@ const present = have("ffmpeg") && have("openssl");
 if (!present) console.log("ingest_https_ffmpeg_test: skipped, ffmpeg or openssl not found");
 
 /** Seconds of media published: with 0.5 s segments that is over 60 segments. */
-const SECONDS = 32;
+const SECONDS = 31;
 
 /**
- * Runs ffmpeg's HLS muxer with its default publishing to `url`, reading its input at twice real
- * time (`-readrate 2`) like a live encoder in a hurry. Unthrottled, ffmpeg runs arbitrarily far
- * ahead of the server (it never waits for an answer), and the order in which hundreds of
- * overlapping uploads of one playlist land is then the ingest side's problem, not the
- * transport's this suite is about.
+ * Runs ffmpeg's HLS muxer with its default publishing to `url`, reading its input at 1.5x real
+ * time (`-readrate 1.5`, a little faster than `-re`) like a live encoder. Unthrottled, ffmpeg
+ * would run arbitrarily far ahead of the server (it never waits for an answer), and the order in
+ * which hundreds of overlapping uploads of one playlist land is then the ingest side's concern,
+ * not the transport's that this suite is about.
  */
 async function publish(url: string, hlsArgs: string[]): Promise<string> {
   const args = [
     ...["-hide_banner", "-loglevel", "error"],
-    ...["-readrate", "2", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=24"],
-    ...["-readrate", "2", "-f", "lavfi", "-i", "sine", "-t", String(SECONDS)],
+    ...["-readrate", "1.5", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=24"],
+    ...["-readrate", "1.5", "-f", "lavfi", "-i", "sine", "-t", String(SECONDS)],
     ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "12"],
     ...["-c:a", "aac", "-f", "hls", "-hls_time", "0.5", ...hlsArgs],
     ...["-tls_verify", "0", "-method", "PUT", "-headers", `Authorization: ${AUTH}\r\n`, url],
