@@ -15,7 +15,7 @@ import { errorResponseBytes, parseRequestHead, type RequestHead } from "../../ht
 import type { CodecLimits } from "../../http1/limits.ts";
 import type { ResponseHook } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
-import { BodyAbortedError } from "../../request_body.ts";
+import { BodyAbortedError, BodyTooLargeError } from "../../request_body.ts";
 import { createRequest } from "../engine/request.ts";
 import { planResponse } from "../engine/response_plan.ts";
 import type { FetchApp, ServerEnv } from "../types.ts";
@@ -178,8 +178,18 @@ export class Http1Connection {
       response = await ctx.app.fetch(request, this.#env);
       if (!(response instanceof Response)) throw new TypeError("the app did not return a Response");
     } catch (error) {
-      ctx.onError(error);
       abort.abort(error);
+      // an app that gives up on a broken request body has not failed itself (as on the engine)
+      if (body?.failed) {
+        const tooLarge = body.error instanceof BodyTooLargeError;
+        await this.#fail(
+          tooLarge ? 413 : 400,
+          tooLarge ? "request body too large" : "bad request body",
+          head,
+        );
+        return false;
+      }
+      ctx.onError(error);
       await this.#fail(500, "", head);
       return false;
     }

@@ -38,6 +38,8 @@ export class RequestBody {
   done = false;
   /** The body broke (framing error, EOF, timeout): the connection cannot be reused. */
   failed = false;
+  /** Why it broke. */
+  error: unknown = undefined;
   /** A pull is reading from the connection now. */
   reading = false;
   readonly #io: ConnIo;
@@ -76,6 +78,7 @@ export class RequestBody {
     } catch (error) {
       this.#io.readDeadline(0);
       this.failed = true;
+      this.error = error;
       controller.error(error);
     } finally {
       this.reading = false;
