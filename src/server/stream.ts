@@ -111,6 +111,8 @@ class StreamServer {
   #closing = false;
   #allClosed: (() => void) | null = null;
   #slotFree: (() => void) | null = null;
+  /** TLS connections still in their handshake (no request yet: shutdown closes them at once). */
+  readonly #handshaking = new Set<Deno.TlsConn>();
   #resolveFinished!: () => void;
 
   constructor(listener: Deno.Listener, ctx: Http1Context, bridge: H2Bridge | null, tls: boolean) {
@@ -200,6 +202,7 @@ class StreamServer {
     };
     const end = Date.now() + this.#ctx.limits.headerTimeoutMs;
     this.#watchdog.add(deadline);
+    this.#handshaking.add(conn);
     let alpn: string | null;
     try {
       alpn = (await conn.handshake()).alpnProtocol;
@@ -207,7 +210,9 @@ class StreamServer {
       return true; // failed handshake or timeout: nothing to answer
     } finally {
       this.#watchdog.delete(deadline);
+      this.#handshaking.delete(conn);
     }
+    if (this.#closing) return true;
     if (alpn !== "h2" || this.#bridge === null) return false;
     await this.#bridge.pipe(conn, remote, (pipe) => {
       this.#watchdog.add(pipe);
@@ -227,6 +232,13 @@ class StreamServer {
       }
       this.#slotFree?.();
       for (const http1 of this.#open.values()) http1?.drain();
+      for (const conn of this.#handshaking) {
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      }
       const allClosed = new Promise<void>((resolve) => {
         this.#allClosed = resolve;
         if (this.#open.size === 0) resolve();
@@ -246,7 +258,10 @@ class StreamServer {
           }
         }
       }
-      await Promise.race([allClosed, new Promise((r) => setTimeout(r, 1000))]);
+      // closed connections finish their bookkeeping within a turn or two; do not hang on one
+      let last: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([allClosed, new Promise((r) => last = setTimeout(r, 1000))]);
+      clearTimeout(last);
       this.#resolveFinished();
     }
     await this.finished;
