@@ -17,6 +17,7 @@ import type { CodecLimits } from "../http1/limits.ts";
 import { H2Bridge } from "./stream/h2_bridge.ts";
 import { Http1Connection, type Http1Context } from "./stream/http1_connection.ts";
 import { resolveStreamLimits, type StreamLimits } from "./stream/options.ts";
+import { reapSocket } from "./stream/socket_reaper.ts";
 import { type Timed, Watchdog } from "./stream/watchdog.ts";
 import type { CommonServerOptions, FetchApp, ServerHandle } from "./types.ts";
 
@@ -197,7 +198,7 @@ class StreamServer {
   async #serveH2IfNegotiated(conn: Deno.TlsConn, remote: Deno.NetAddr): Promise<boolean> {
     const deadline: Timed = {
       checkDeadlines: (now) => {
-        if (now >= end) conn.close();
+        if (now >= end) abandonHandshake(conn);
       },
     };
     const end = Date.now() + this.#ctx.limits.headerTimeoutMs;
@@ -232,13 +233,7 @@ class StreamServer {
       }
       this.#slotFree?.();
       for (const http1 of this.#open.values()) http1?.drain();
-      for (const conn of this.#handshaking) {
-        try {
-          conn.close();
-        } catch {
-          // already closed
-        }
-      }
+      for (const conn of this.#handshaking) abandonHandshake(conn);
       const allClosed = new Promise<void>((resolve) => {
         this.#allClosed = resolve;
         if (this.#open.size === 0) resolve();
@@ -266,4 +261,21 @@ class StreamServer {
     }
     await this.finished;
   }
+}
+
+/**
+ * Gives up on a TLS connection in its handshake: closes the handle and, since Deno keeps the
+ * socket of a pending handshake open, has the reaper shut the socket down where it can.
+ */
+function abandonHandshake(conn: Deno.TlsConn): void {
+  let local: Deno.NetAddr | undefined;
+  let remote: Deno.NetAddr | undefined;
+  try {
+    local = conn.localAddr as Deno.NetAddr;
+    remote = conn.remoteAddr as Deno.NetAddr;
+    conn.close();
+  } catch {
+    return; // already closed: its handshake has ended
+  }
+  reapSocket(local, remote);
 }
