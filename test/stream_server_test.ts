@@ -516,6 +516,7 @@ Deno.test({
     const server = await serveStream(framingApp, {
       hostname: "127.0.0.1",
       port: 0,
+      maxBodyBytes: 100_000,
       tls: {
         cert: await Deno.readTextFile(cert.certFile),
         key: await Deno.readTextFile(cert.keyFile),
@@ -607,6 +608,34 @@ Deno.test({
         assert.match(broken, /^HTTP\/1\.1 400 /);
         assert.match(broken, /\r\nconnection: close\r\n/i);
       });
+
+      await t.step(
+        "413 reaches a client that is still sending its body (lingering close)",
+        async () => {
+          const conn = await Deno.connectTls({
+            hostname: "127.0.0.1",
+            port: server.port,
+            caCerts: [cert.certPem],
+          });
+          await writeAll(
+            conn,
+            latin1("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n"),
+          );
+          const reading = readAll(conn, 10_000);
+          // keep sending until the server stops reading (the write fails after it closes)
+          const piece = new Uint8Array(64 * 1024);
+          try {
+            for (let i = 0; i < 32; i++) await writeAll(conn, piece);
+          } catch {
+            // closed by the server after lingering
+          }
+          const text = await reading;
+          try {
+            conn.close();
+          } catch { /* closed */ }
+          assert.deepEqual(statuses(text), [413]);
+        },
+      );
     } finally {
       await server.shutdown(0);
       await cert.cleanup();

@@ -44,6 +44,11 @@ export interface Http1Context {
   readonly onError: (error: unknown) => void;
 }
 
+/** How long a closing connection's input is read and dropped (as on the zero-copy engine). */
+const LINGER_MS = 2_000;
+/** Most input bytes dropped while lingering. */
+const MAX_LINGER_BYTES = 1024 * 1024;
+
 /** Bytes of the read buffer: a whole head fits (the codec caps it at maxHeaderBytes). */
 function bufferSize(limits: ResolvedStreamLimits): number {
   return Math.max(limits.maxHeaderBytes, limits.maxRequestLineBytes) + 16 * 1024;
@@ -111,20 +116,54 @@ export class Http1Connection {
     } catch (error) {
       this.#ctx.onError(error);
     } finally {
+      await this.#linger();
       io.close();
     }
+  }
+
+  /**
+   * Before closing a connection the client may still be sending on (an unread request body, a
+   * pipelined request), shut down our sending side and read and drop its input for a while:
+   * closing with unread input would make the kernel send a reset, which can destroy the response
+   * before the client has read it (the "lingering close" of RFC 9112 §9.6).
+   */
+  async #linger(): Promise<void> {
+    const io = this.io;
+    if (io.closed || io.eof) return;
+    try {
+      await io.conn.closeWrite();
+    } catch {
+      return;
+    }
+    io.readDeadline(LINGER_MS);
+    const sink = new Uint8Array(64 * 1024);
+    let dropped = 0;
+    while (dropped <= MAX_LINGER_BYTES) {
+      const n = await io.read(sink);
+      if (n === null) break;
+      dropped += n;
+    }
+    io.readDeadline(0);
   }
 
   /** Read deadline for a request head: 408 and close when it passes. */
   #expectHead(): void {
     this.io.readDeadline(this.#ctx.limits.headerTimeoutMs, () => {
       if (this.#idle) this.io.close();
-      else void this.#fail(408, "request head not received in time", null);
+      else void this.#fail(408, "request head not received in time", null, true);
     });
   }
 
-  /** Sends a codec error response and closes (RFC 9112 §9.3: framing is unknown after it). */
-  async #fail(status: number, reason: string, head: RequestHead | null): Promise<void> {
+  /**
+   * Sends an error response after which the connection must end (RFC 9112 §9.3: framing is
+   * unknown after it); `close` closes at once, else the caller ends the connection (lingering).
+   */
+  async #fail(
+    status: number,
+    reason: string,
+    head: RequestHead | null,
+    close = false,
+  ): Promise<void> {
     const bytes = errorResponseBytes(status, reason);
     let bodyBytes = 0;
     try {
@@ -135,7 +174,7 @@ export class Http1Connection {
       // the client is gone
     }
     this.#finish(head, status, bodyBytes);
-    this.io.close();
+    if (close) this.io.close();
   }
 
   /** Answers one request; true when the connection may carry another. */
