@@ -322,7 +322,7 @@ export const SETTINGS = {
     default: 10_000,
     min: 1,
     max: MAX_INT,
-    help: "zero-copy engine: open connections before accepting pauses (also backs off on EMFILE)",
+    help: "both servers: open connections before accepting pauses (also backs off on EMFILE)",
   },
   headerTimeoutMs: {
     layer: "engine",
@@ -332,7 +332,7 @@ export const SETTINGS = {
     default: 10_000,
     min: 1,
     max: MAX_TIMER_MS,
-    help: "zero-copy engine: time to receive a request head, then `408` and close (slowloris)",
+    help: "both servers: time to receive a request head, then `408` and close (slowloris)",
   },
   keepAliveTimeoutMs: {
     layer: "engine",
@@ -342,7 +342,7 @@ export const SETTINGS = {
     default: 10_000,
     min: 1,
     max: MAX_TIMER_MS,
-    help: "zero-copy engine: idle keep-alive connections are closed after this",
+    help: "both servers: idle keep-alive connections are closed after this",
   },
   maxBodyBytes: {
     layer: "engine",
@@ -352,7 +352,7 @@ export const SETTINGS = {
     default: GIB,
     min: 0,
     max: MAX_INT,
-    help: "zero-copy engine: larger request bodies get `413`",
+    help: "both servers: larger request bodies get `413`",
   },
   sendfileMaxChunk: {
     layer: "engine",
