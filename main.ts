@@ -16,6 +16,7 @@ import {
   parseConfig,
 } from "./src/config.ts";
 import { createApp } from "./src/app.ts";
+import { basicAuthPlainHttpWarning } from "./src/auth/plain_http_warning.ts";
 import { Metrics } from "./src/metrics.ts";
 import { stdoutAccessLog } from "./src/log.ts";
 import { serveStream } from "./src/server/stream.ts";
@@ -74,10 +75,19 @@ async function main(args: string[]): Promise<number> {
       fsync: config.ingestFsync,
       idleTimeoutMs: config.ingestIdleTimeoutMs,
     },
+    signKey: config.signKey,
+    basicAuth: config.basicAuth,
   });
   const onResponse = config.quiet ? undefined : stdoutAccessLog();
   const common = { hostname: config.host, port: config.port, metrics, onResponse };
   const { engine, why } = chooseEngine(config);
+
+  if (config.basicAuth !== undefined) {
+    // Before listening, so the warning is there even when the listener then fails.
+    const url = listenUrl("http", config.host, config.port).replace(/:0$/, "");
+    const warning = basicAuthPlainHttpWarning(config.host, url);
+    if (warning !== undefined) console.error(warning);
+  }
 
   const servers: ServerHandle[] = [];
   try {

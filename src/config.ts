@@ -5,6 +5,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { parseBasicAuth } from "./auth/basic_auth.ts";
+import { MIN_SIGN_KEY_LENGTH } from "./auth/signed_url.ts";
 
 /** Which server runs plain HTTP. */
 export type EngineChoice = "auto" | "zero-copy" | "stream";
@@ -45,6 +47,10 @@ export interface Config {
   readonly ingestFsync: boolean;
   /** Abort an upload when no body byte arrives for this long, in ms (default 30000). */
   readonly ingestIdleTimeoutMs: number;
+  /** Key of signed paths (flag or ZEROCAST_SIGN_KEY); media then needs a signature. */
+  readonly signKey: string | undefined;
+  /** `USER:HASH` login for the pages, API and media (flag or ZEROCAST_BASIC_AUTH). */
+  readonly basicAuth: string | undefined;
   /** Zero-copy engine settings given on the command line (defaults: ENGINE_DEFAULTS). */
   readonly engineSettings: EngineSettings;
 }
@@ -116,6 +122,11 @@ Flags:
   --no-ingest-fsync      do not fsync uploads before renaming them into place
   --ingest-idle-timeout MS
                          abort an upload after this many ms without a body byte (default 30000)
+  --sign-key KEY         media, /hls/ and /dash/ need a signed path /s/<exp>.<depth>.<sig>/...
+                         (deno task sign); pages and API need --basic-auth
+                         (or env ZEROCAST_SIGN_KEY; at least 16 characters; off by default)
+  --basic-auth USER:HASH login for pages, API and media; HASH from deno task passwd
+                         (or env ZEROCAST_BASIC_AUTH; off by default)
   --max-connections N    zero-copy engine: open connections before accept pauses (default 10000)
   --header-timeout MS    zero-copy engine: time to receive a request head, then 408 (default 10000)
   --keepalive-timeout MS zero-copy engine: idle keep-alive connections close after (default 10000)
@@ -181,6 +192,8 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "ingest-max-bytes": { type: "string" },
         "no-ingest-fsync": { type: "boolean" },
         "ingest-idle-timeout": { type: "string" },
+        "sign-key": { type: "string" },
+        "basic-auth": { type: "string" },
         "max-connections": { type: "string" },
         "header-timeout": { type: "string" },
         "keepalive-timeout": { type: "string" },
@@ -242,6 +255,16 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
   }
   if (!ingestPrefix.endsWith("/")) ingestPrefix += "/";
 
+  const signKey = v["sign-key"] ?? env("ZEROCAST_SIGN_KEY");
+  if (signKey !== undefined && new TextEncoder().encode(signKey).length < MIN_SIGN_KEY_LENGTH) {
+    throw new CliError(`--sign-key must be at least ${MIN_SIGN_KEY_LENGTH} characters`);
+  }
+  const basicAuth = v["basic-auth"] ?? env("ZEROCAST_BASIC_AUTH");
+  if (basicAuth !== undefined) {
+    const parsed = parseBasicAuth(basicAuth);
+    if (typeof parsed === "string") throw new CliError(`--basic-auth ${parsed}`);
+  }
+
   return {
     root,
     host,
@@ -268,6 +291,8 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     ingestIdleTimeoutMs: v["ingest-idle-timeout"] !== undefined
       ? parsePositiveInt("ingest-idle-timeout", v["ingest-idle-timeout"], 1)
       : DEFAULT_INGEST_IDLE_TIMEOUT_MS,
+    signKey,
+    basicAuth,
     engineSettings: parseEngineSettings(v),
   };
 }
