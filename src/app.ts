@@ -87,17 +87,27 @@ function nowSeconds(): number {
   return Date.now() / 1000;
 }
 
-/** `request` with its raw path replaced by `path` (no body: only GET/HEAD/OPTIONS get here). */
+/**
+ * `request` as seen with its raw path replaced by `path`. A view rather than `new Request(url)`:
+ * URL parsing would normalise the path (`..`, `\\`, percent-encoding) after the gate checked it;
+ * the view answers `url` with exactly the checked path and everything else from `request`.
+ */
 function retarget(request: Request, path: string): Request {
   const url = request.url;
   const start = rawPathStart(url);
-  const rest = url.indexOf("?", start);
-  const hash = url.indexOf("#", start);
-  const end = rest >= 0 ? rest : hash >= 0 ? hash : url.length;
-  return new Request(url.slice(0, start) + path + url.slice(end), {
-    method: request.method,
-    headers: request.headers,
-    signal: request.signal,
+  let end = start;
+  while (end < url.length) {
+    const c = url.charCodeAt(end);
+    if (c === 0x3f || c === 0x23) break; // ? or #
+    end++;
+  }
+  const target = url.slice(0, start) + path + url.slice(end);
+  return new Proxy(request, {
+    get(base, property) {
+      if (property === "url") return target;
+      const value = Reflect.get(base, property, base);
+      return typeof value === "function" ? value.bind(base) : value;
+    },
   });
 }
 

@@ -90,8 +90,30 @@ export function verifySignedPath(
   const expected = new TextEncoder().encode(signature(key, exp, prefix));
   const given = new TextEncoder().encode(sig);
   const macOk = given.length === expected.length && timingSafeEqual(given, expected);
-  if (!macOk || nowSeconds >= Number(exp)) return FORBIDDEN;
+  if (!macOk || nowSeconds >= Number(exp) || !staysInside(path)) return FORBIDDEN;
   return { kind: "ok", path, prefix };
+}
+
+/**
+ * False when a segment of `path`, percent-decoded once, is `.` or `..` or holds `/` or `\`:
+ * paths that URL normalisation (RFC 3986 §5.2.4, WHATWG URL's `\` as `/`) or a decoding route
+ * could turn into a path outside the signed prefix.
+ */
+export function staysInside(path: string): boolean {
+  for (const raw of path.split("/")) {
+    let segment = raw;
+    if (segment.includes("%")) {
+      try {
+        segment = decodeURIComponent(segment);
+      } catch {
+        return false;
+      }
+    }
+    if (segment === "." || segment === ".." || segment.includes("/") || segment.includes("\\")) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /**
