@@ -2,13 +2,16 @@
  * Who may watch: one decision per request, made before the app routes it, from the method, the
  * raw path, the `Authorization` header and the clock.
  *
- * | request                                             | `--sign-key`              | `--basic-auth`   |
- * | --------------------------------------------------- | ------------------------- | ---------------- |
- * | `/s/<token>/…` (any method but GET/HEAD/OPTIONS: 403) | token checked, stripped | token wins       |
- * | GET/HEAD `/media/`, `/hls/`, `/dash/`              | signed path, else 403     | login, else 401  |
- * | pages, `/api/`, anything else                       | 403 (listings name titles) | login, else 401 |
- * | `/healthz`, `/metrics`, `/assets/*`                 | open                      | open             |
- * | OPTIONS (CORS preflight), PUT/DELETE (ingest Bearer) | open                     | open             |
+ * | request                                          | `--sign-key`          | `--basic-auth`   |
+ * | ------------------------------------------------ | --------------------- | ---------------- |
+ * | GET/HEAD `/media/`, `/hls/`, `/dash/`            | signed path, else 403 | login, else 401  |
+ * | pages, `/api/`, any other path                   | 403 (listings)        | login, else 401  |
+ * | `/healthz`, `/metrics`, `/assets/*`              | open                  | open             |
+ * | OPTIONS (CORS preflight), PUT/DELETE (ingest)    | open                  | open             |
+ * | `/s/<token>/…` bad, expired, out of prefix       | 403                   | (no key: 404)    |
+ *
+ * A valid token is stripped (the app sees the path after it) and opens only GET, HEAD and
+ * OPTIONS under `/media/`, `/hls/` and `/dash/`.
  *
  * With both, a signed path or a login is enough for media, and a login for the pages (an operator
  * logged in on the pages plays through them: browsers send the cached credentials with every
