@@ -55,7 +55,12 @@ for (const engine of ENGINES) {
     name: `auth http (${engine}): signed HLS title by deno task sign; refusals are one 403`,
     ignore: !haveCurl,
     async fn() {
-      const server = await startServer({ engine, args: ["--sign-key", KEY] });
+      // The key by flag on one engine, by environment on the other.
+      const server = await startServer(
+        engine === "stream"
+          ? { engine, args: ["--sign-key", KEY] }
+          : { engine, env: { ZEROCAST_SIGN_KEY: KEY } },
+      );
       try {
         const playlist = await Deno.readFile(`${MEDIA}hls/index.m3u8`);
         const segment = await Deno.readFile(`${MEDIA}hls/segment000.ts`);
@@ -68,6 +73,11 @@ for (const engine of ENGINES) {
           assert.equal(text(r.body), "forbidden\n");
         }
         assert.equal((await fetchBytes(`${server.url}/healthz`)).status, 200);
+        const refusedHead = await curl(["-I", `${server.url}/media/sample.mp4`]);
+        assert.match(
+          text(refusedHead.stdout),
+          /^HTTP\/1\.1 403 .*\r\n(.*\r\n)*content-length: 10\r\n/i,
+        );
 
         const signed = await task(
           "sign",

@@ -122,14 +122,20 @@ export class BasicAuth {
     if (pending !== undefined) return pending;
     const offered = parseAuthorization(authorization);
     if (offered === undefined) return false;
-    const check = this.#derive(offered.user, offered.password).then((ok) => {
-      this.#pending.delete(digest);
-      if (ok) {
-        if (this.#verified.size >= REMEMBERED) this.#verified.clear();
-        this.#verified.add(digest);
-      }
-      return ok;
-    });
+    const check = this.#derive(offered.user, offered.password).then(
+      (ok) => {
+        this.#pending.delete(digest);
+        if (ok) {
+          if (this.#verified.size >= REMEMBERED) this.#verified.clear();
+          this.#verified.add(digest);
+        }
+        return ok;
+      },
+      () => {
+        this.#pending.delete(digest);
+        return false; // a derivation that fails lets nobody in
+      },
+    );
     this.#pending.set(digest, check);
     return check;
   }
