@@ -110,14 +110,12 @@ Deno.test({
       );
       assert.deepEqual(await page.evaluate(() => globalThis.hlsErrors), []);
       const escaped = token.replace(/[.]/g, "\\.");
-      assert.equal(
-        logged(
-          server,
-          from,
-          new RegExp(`"GET /s/${escaped}/media/hls/index\\.m3u8 HTTP/1\\.1" 200 `),
-        ).length,
-        1,
+      const playlistLines = logged(
+        server,
+        from,
+        new RegExp(`"GET /s/${escaped}/media/hls/index\\.m3u8 HTTP/1\\.1" 200 `),
       );
+      assert.ok(playlistLines.length >= 1, server.stdout.slice(from).join("\n"));
       assert.ok(
         logged(
           server,
@@ -126,9 +124,10 @@ Deno.test({
         ).length >= 1,
         server.stdout.slice(from).join("\n"),
       );
-      // Nothing under /media/ was asked for without the token, and nothing was refused.
+      // Nothing under /media/ was asked for without the token, and no media request was refused
+      // (Chromium's own /favicon.ico request is refused too, and is not the player's).
       assert.deepEqual(logged(server, from, /"GET \/media\//), []);
-      assert.deepEqual(logged(server, from, /" 403 /), []);
+      assert.deepEqual(logged(server, from, /"GET \/s\/[^"]*" 403 /), []);
 
       // The same title unsigned: hls.js reports the playlist's 403.
       const unsigned = await browser.newPage();
