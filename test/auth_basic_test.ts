@@ -151,3 +151,69 @@ Deno.test("plain HTTP warning: loopback hosts get none, others one line naming t
     assert.ok(!warning!.includes("\n"));
   }
 });
+
+/** Runs `deno task passwd` on a pseudo-terminal (util-linux `script`), typing `answers`. */
+async function passwdOnTerminal(answers: string[]): Promise<{ code: number; output: string }> {
+  const child = new Deno.Command("script", {
+    args: [
+      "-qec",
+      `"${Deno.execPath()}" run src/tools/passwd.ts --user bob --iterations 1000`,
+      "/dev/null",
+    ],
+    cwd: new URL("../", import.meta.url).pathname,
+    env: { NO_COLOR: "1" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  // A guard against a hang if a prompt never comes (then the assertions fail, not the run).
+  const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const writer = child.stdin.getWriter();
+  const decoder = new TextDecoder();
+  let output = "";
+  const prompts = ["password: ", "again: "];
+  let next = 0;
+  for await (const chunk of child.stdout) {
+    output += decoder.decode(chunk, { stream: true });
+    // Type each answer only once its prompt is shown (the terminal is raw by then).
+    while (next < answers.length && output.includes(prompts[next])) {
+      await writer.write(new TextEncoder().encode(`${answers[next]}\r`));
+      next++;
+    }
+  }
+  await writer.close().catch(() => {});
+  const { code } = await child.status;
+  clearTimeout(guard);
+  return { code, output };
+}
+
+const haveScript = (() => {
+  try {
+    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "deno task passwd on a terminal: asks twice without echo, prints USER:HASH that verifies",
+  ignore: !haveScript,
+  async fn() {
+    const ok = await passwdOnTerminal(["typed secret", "typed secret"]);
+    assert.equal(ok.code, 0, ok.output);
+    assert.ok(!ok.output.includes("typed secret"), ok.output);
+    const line = ok.output.split(/\r?\n/).find((l) => l.startsWith("bob:"));
+    assert.ok(line, ok.output);
+    const parsed = parseBasicAuth(line.trim());
+    assert.equal(typeof parsed, "object", String(parsed));
+    assert.equal(
+      await new BasicAuth(parsed as BasicCredential).check(header("bob", "typed secret")),
+      true,
+    );
+
+    const differ = await passwdOnTerminal(["one", "two"]);
+    assert.equal(differ.code, 2);
+    assert.match(differ.output, /passwd: the passwords differ/);
+  },
+});

@@ -17,10 +17,11 @@ import {
 /** Reads one line from a terminal without echoing it. */
 async function readHidden(question: string): Promise<string> {
   const encoder = new TextEncoder();
-  await Deno.stderr.write(encoder.encode(question));
+  // Raw (no echo) before the question shows, so nothing typed after it is ever echoed.
   Deno.stdin.setRaw(true);
   const bytes: number[] = [];
   try {
+    await Deno.stderr.write(encoder.encode(question));
     const buffer = new Uint8Array(1);
     while (true) {
       const n = await Deno.stdin.read(buffer);
