@@ -47,6 +47,8 @@ export interface Config {
   readonly ingestFsync: boolean;
   /** Abort an upload when no body byte arrives for this long, in ms (default 30000). */
   readonly ingestIdleTimeoutMs: number;
+  /** End idle live playlists and remove unlisted segments after this many ms (0 = off). */
+  readonly ingestStaleAfterMs: number;
   /** Key of signed paths (flag or ZEROCAST_SIGN_KEY); media then needs a signature. */
   readonly signKey: string | undefined;
   /** `USER:HASH` login for the pages, API and media (flag or ZEROCAST_BASIC_AUTH). */
@@ -94,6 +96,8 @@ export const DEFAULT_PORT = 8080;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
 /** Default per-upload idle timeout. */
 export const DEFAULT_INGEST_IDLE_TIMEOUT_MS = 30_000;
+/** Default idle time after which a live stream is ended. */
+export const DEFAULT_INGEST_STALE_AFTER_MS = 60_000;
 /** Default per-upload size limit. */
 export const DEFAULT_INGEST_MAX_BYTES = 1024 ** 3;
 
@@ -122,6 +126,9 @@ Flags:
   --no-ingest-fsync      do not fsync uploads before renaming them into place
   --ingest-idle-timeout MS
                          abort an upload after this many ms without a body byte (default 30000)
+  --ingest-stale-after MS
+                         a live playlist with no upload this long gets #EXT-X-ENDLIST; after as
+                         long again its unlisted segments are removed (default 60000; 0 = off)
   --sign-key KEY         media, /hls/ and /dash/ need a signed path /s/<exp>.<depth>.<sig>/...
                          (deno task sign); pages and API need --basic-auth
                          (or env ZEROCAST_SIGN_KEY; at least 16 characters; off by default)
@@ -192,6 +199,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "ingest-max-bytes": { type: "string" },
         "no-ingest-fsync": { type: "boolean" },
         "ingest-idle-timeout": { type: "string" },
+        "ingest-stale-after": { type: "string" },
         "sign-key": { type: "string" },
         "basic-auth": { type: "string" },
         "max-connections": { type: "string" },
@@ -291,6 +299,9 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     ingestIdleTimeoutMs: v["ingest-idle-timeout"] !== undefined
       ? parsePositiveInt("ingest-idle-timeout", v["ingest-idle-timeout"], 1)
       : DEFAULT_INGEST_IDLE_TIMEOUT_MS,
+    ingestStaleAfterMs: v["ingest-stale-after"] !== undefined
+      ? parsePositiveInt("ingest-stale-after", v["ingest-stale-after"], 0)
+      : DEFAULT_INGEST_STALE_AFTER_MS,
     signKey,
     basicAuth,
     engineSettings: parseEngineSettings(v),
