@@ -23,8 +23,8 @@ export {
   verifySignedPath,
 } from "./auth/signed_url.ts";
 export type { SignedPathCheck, SignOptions } from "./auth/signed_url.ts";
-export { AccessGate } from "./auth/gate.ts";
-export type { AccessDecision, AccessPolicy } from "./auth/gate.ts";
+export { AccessGate, passTarget } from "./auth/gate.ts";
+export type { AccessDecision, AccessPolicy, TargetRequest } from "./auth/gate.ts";
 export { BasicAuth, makePasswordHash, parseBasicAuth } from "./auth/basic_auth.ts";
 export { fileResponse, fileResponseFromStat } from "./file_response.ts";
 export type { FileResponseOptions } from "./file_response.ts";

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { createApp, requestPath } from "../src/app.ts";
-import { AccessGate } from "../src/auth/gate.ts";
+import { AccessGate, passTarget, type TargetRequest } from "../src/auth/gate.ts";
+import { BasicAuth, type BasicCredential, parseBasicAuth } from "../src/auth/basic_auth.ts";
 import { makePasswordHash } from "../src/auth/basic_auth.ts";
 import { signKeyBytes, signPath } from "../src/auth/signed_url.ts";
 
@@ -262,4 +263,30 @@ Deno.test("AccessGate.decide: the pure decision, token stripped, same refusal fo
     kind: "pass",
     path: "/media/live/x",
   });
+});
+
+Deno.test("passTarget: a prepared path answers only what the gate passes, with the token removed", async () => {
+  const credential = parseBasicAuth(`bob:${await makePasswordHash("pw", 1000)}`) as BasicCredential;
+  const gate = new AccessGate({ signKey: signKeyBytes(KEY), basicAuth: new BasicAuth(credential) });
+  const now = 1_800_000_000;
+  const request = (target: string, authorization: string | null = null): TargetRequest => ({
+    method: "GET",
+    target,
+    get: (name) => name === "authorization" ? authorization : name === "range" ? "bytes=0-1" : null,
+  });
+  const signed = signPath({ key: KEY, prefix: "/media/show/", path: "a.mp4", expires: now + 10 });
+  const passed = passTarget(gate, request(`${signed}?x=1`), now);
+  assert.equal(passed?.target, "/media/show/a.mp4?x=1");
+  assert.equal(passed?.method, "GET");
+  assert.equal(passed?.get("range"), "bytes=0-1");
+  // Refusals and unverified logins go to fetch (null); a verified login passes unchanged.
+  assert.equal(passTarget(gate, request(signed), now + 10), null);
+  assert.equal(passTarget(gate, request("/media/show/a.mp4"), now), null);
+  const login = basic("bob", "pw");
+  assert.equal(passTarget(gate, request("/media/show/a.mp4", login), now), null);
+  const pending = gate.decide("GET", "/media/show/a.mp4", login, now);
+  assert.ok(pending instanceof Promise);
+  assert.equal((await pending).kind, "pass");
+  const unchanged = request("/media/show/a.mp4", login);
+  assert.equal(passTarget(gate, unchanged, now), unchanged);
 });

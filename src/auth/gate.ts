@@ -122,6 +122,48 @@ export class AccessGate {
   }
 }
 
+/**
+ * What a server's prepared path (a route answering without `fetch`, such as the zero-copy
+ * engine's file route) knows of a request: the method, the raw origin-form target
+ * (`/path?query`) and a field lookup.
+ */
+export interface TargetRequest {
+  /** Method. */
+  readonly method: string;
+  /** The request-target as sent, in origin form. */
+  readonly target: string;
+  /** A request field by lower-case name, or null. */
+  get(name: string): string | null;
+}
+
+/**
+ * The gate for a prepared path: the request to answer (its target without the token when it
+ * had one), or null when the prepared path must not answer and `fetch` should (a refusal, which
+ * `fetch` answers the same way, or a login not verified yet, which needs PBKDF2 first).
+ */
+export function passTarget(
+  gate: AccessGate,
+  request: TargetRequest,
+  nowSeconds: number,
+): TargetRequest | null {
+  const target = request.target;
+  let end = 0;
+  while (end < target.length) {
+    const c = target.charCodeAt(end);
+    if (c === 0x3f || c === 0x23) break; // ? or #
+    end++;
+  }
+  const path = target.slice(0, end);
+  const decision = gate.decide(request.method, path, request.get("authorization"), nowSeconds);
+  if (decision instanceof Promise || decision.kind !== "pass") return null;
+  if (decision.path === path) return request;
+  return {
+    method: request.method,
+    target: decision.path + target.slice(end),
+    get: (name) => request.get(name),
+  };
+}
+
 /** True for paths under one of {@linkcode SIGNED_FAMILIES}. */
 export function inFamily(path: string): boolean {
   for (const family of SIGNED_FAMILIES) if (path.startsWith(family)) return true;
