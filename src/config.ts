@@ -60,6 +60,10 @@ export interface Config {
   readonly ingestIdleTimeoutMs: number;
   /** End idle live playlists and remove unlisted segments after this many ms (0 = off). */
   readonly ingestStaleAfterMs: number;
+  /** Key of signed paths (flag or ZEROCAST_SIGN_KEY); media then needs a signature. */
+  readonly signKey: string | undefined;
+  /** `USER:HASH` login for the pages, API and media (flag or ZEROCAST_BASIC_AUTH). */
+  readonly basicAuth: string | undefined;
   /** Zero-copy engine settings given on the command line (the others keep ENGINE_DEFAULTS). */
   readonly engineSettings: EngineSettings;
 }
@@ -283,6 +287,8 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     ingestFsync: v.need("ingestFsync"),
     ingestIdleTimeoutMs: v.need("ingestIdleTimeoutMs"),
     ingestStaleAfterMs: v.need("ingestStaleAfterMs"),
+    signKey: v.get("signKey"),
+    basicAuth: v.get("basicAuth"),
     engineSettings,
   };
 }

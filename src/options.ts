@@ -6,6 +6,9 @@
  */
 import { Metrics } from "./metrics.ts";
 import { SETTINGS } from "./settings.ts";
+import { AccessGate } from "./auth/gate.ts";
+import { BasicAuth, parseBasicAuth } from "./auth/basic_auth.ts";
+import { signKeyBytes } from "./auth/signed_url.ts";
 
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
@@ -23,6 +26,13 @@ export interface AppOptions {
   readonly metrics?: Metrics;
   /** Live ingest (PUT/DELETE); off unless a token is set. */
   readonly ingest?: IngestOptions;
+  /**
+   * Key of signed paths (`/s/<exp>.<depth>.<sig>/…`, at least 16 bytes): media, `/hls/` and
+   * `/dash/` then need a signature, and the pages and API a login (default: off).
+   */
+  readonly signKey?: string | Uint8Array;
+  /** `USER:pbkdf2-sha256$…` (from `deno task passwd`): a login for everything but the open routes. */
+  readonly basicAuth?: string;
 }
 
 /** Options of live ingest (issue: live ingest). */
@@ -55,17 +65,34 @@ export interface ResolvedAppOptions {
   readonly streamChunkSize: number;
   readonly metrics: Metrics;
   readonly ingest: IngestOptions | undefined;
+  /** Who may watch (signed paths, login); undefined when neither is set. */
+  readonly access: AccessGate | undefined;
 }
 
-/** Fills in defaults from the settings table; `root` must already be an absolute real path. */
+/** Fills in defaults from the settings table; `root` must already be an absolute real path. Throws RangeError on a bad key or login. */
 export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
+  const cors = options.cors ?? SETTINGS.cors.default;
   return {
     root: options.root,
-    cors: options.cors ?? SETTINGS.cors.default,
+    cors,
     cacheControl: options.cacheControl,
     maxRanges: options.maxRanges ?? SETTINGS.maxRanges.default,
     streamChunkSize: options.streamChunkSize ?? SETTINGS.streamChunkSize.default,
     metrics: options.metrics ?? new Metrics(),
     ingest: options.ingest,
+    access: accessGate(options, cors),
   };
+}
+
+/** The gate for `signKey`/`basicAuth`, or undefined when neither is set. */
+function accessGate(options: AppOptions, cors: string): AccessGate | undefined {
+  if (options.signKey === undefined && options.basicAuth === undefined) return undefined;
+  let basicAuth: BasicAuth | undefined;
+  if (options.basicAuth !== undefined) {
+    const credential = parseBasicAuth(options.basicAuth);
+    if (typeof credential === "string") throw new RangeError(`basicAuth: ${credential}`);
+    basicAuth = new BasicAuth(credential);
+  }
+  const signKey = options.signKey === undefined ? undefined : signKeyBytes(options.signKey);
+  return new AccessGate({ signKey, basicAuth, cors });
 }

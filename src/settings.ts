@@ -9,6 +9,8 @@
  * @module
  */
 import { DEFAULT_CODEC_LIMITS } from "./http1/limits.ts";
+import { parseBasicAuth } from "./auth/basic_auth.ts";
+import { MIN_SIGN_KEY_LENGTH } from "./auth/signed_url.ts";
 
 /** Which part of zerocast consumes a setting. */
 export type Layer = "cli" | "tls" | "server" | "app" | "ingest" | "engine";
@@ -41,6 +43,8 @@ interface Row {
   readonly shownDefault?: string;
   /** Help for library users when the flag's help does not fit the option (switches). */
   readonly optionHelp?: string;
+  /** A credential: error messages never repeat the value. */
+  readonly secret?: boolean;
 }
 
 /** A whole number within bounds (sizes, counts, milliseconds). */
@@ -130,6 +134,12 @@ function checkIngestPrefix(value: string): string | null {
   return value.startsWith(MEDIA_MOUNT) && !value.includes("..")
     ? null
     : `a path under ${MEDIA_MOUNT}`;
+}
+
+function checkBasicAuth(value: string): string | null {
+  const parsed = parseBasicAuth(value);
+  if (typeof parsed !== "string") return null;
+  return parsed.startsWith("must be ") ? parsed.slice("must be ".length) : `USER:HASH (${parsed})`;
 }
 
 /** The table, in `--help` order. Keys are the names in {@linkcode Config} (src/config.ts). */
@@ -255,6 +265,7 @@ export const SETTINGS = {
     flag: "ingest-token",
     arg: "TOKEN",
     env: "ZEROCAST_INGEST_TOKEN",
+    secret: true,
     minLength: 8,
     shownDefault: "off",
     help: "enables PUT/DELETE uploads with this Bearer token",
@@ -313,6 +324,29 @@ export const SETTINGS = {
     max: MAX_TIMER_MS,
     help:
       "a live playlist with no upload this long gets `#EXT-X-ENDLIST`; after as long again its unlisted segments are removed; `0` = off",
+  },
+  signKey: {
+    layer: "app",
+    kind: "text",
+    flag: "sign-key",
+    arg: "KEY",
+    env: "ZEROCAST_SIGN_KEY",
+    secret: true,
+    minLength: MIN_SIGN_KEY_LENGTH,
+    shownDefault: "off",
+    help:
+      "media, `/hls/` and `/dash/` need a signed path `/s/<exp>.<depth>.<sig>/…` (`deno task sign`); pages and API then need `--basic-auth`",
+  },
+  basicAuth: {
+    layer: "app",
+    kind: "text",
+    flag: "basic-auth",
+    arg: "USER:HASH",
+    env: "ZEROCAST_BASIC_AUTH",
+    secret: true,
+    check: checkBasicAuth,
+    shownDefault: "off",
+    help: "login for the pages, the API and media; HASH from `deno task passwd`",
   },
   maxConnections: {
     layer: "engine",
@@ -577,7 +611,10 @@ export function parseSettingText(row: Setting, text: string, label: string): str
         );
       }
       const wrong = row.check?.(text) ?? null;
-      if (wrong !== null) throw new SettingError(`${label} must be ${wrong}, got "${text}"`);
+      if (wrong !== null) {
+        const got = row.secret ? "" : `, got "${text}"`;
+        throw new SettingError(`${label} must be ${wrong}${got}`);
+      }
       return row.normalize ? row.normalize(text) : text;
     }
     case "dir":
