@@ -350,6 +350,20 @@ for (const engine of ENGINES) {
         await expectStatus(`${server.url}/dash/garbage.mp4/manifest.mpd`, 415, /cannot package/);
         await expectStatus(`${server.url}/hls/notes.txt/master.m3u8`, 415, /not an MP4/);
         await expectStatus(`${server.url}/hls/clip.mkv/master.m3u8`, 415, /not an MP4/);
+        // the player page offers the packaged streams of an MP4, and plays them on request
+        const player = await (await fetch(`${server.url}/play?path=clip.mp4`)).text();
+        assert.match(player, /href="\/play\?path=clip\.mp4&amp;via=hls">via HLS</);
+        assert.match(player, /href="\/play\?path=clip\.mp4&amp;via=dash">via DASH</);
+        const viaHls = await (await fetch(`${server.url}/play?path=clip.mp4&via=hls`)).text();
+        assert.match(viaHls, /data-src="\/hls\/clip\.mp4\/master\.m3u8" data-kind="stream"/);
+        assert.match(viaHls, /<script src="\/assets\/hls\.min\.js">/);
+        const viaDash = await (await fetch(`${server.url}/play?path=clip.mp4&via=dash`)).text();
+        assert.match(viaDash, /data-src="\/dash\/clip\.mp4\/manifest\.mpd" data-kind="dash"/);
+        assert.match(viaDash, /<script src="\/assets\/dash\.all\.min\.js">/);
+        const dashJs = await fetch(`${server.url}/assets/dash.all.min.js`);
+        assert.equal(dashJs.status, 200);
+        assert.equal(dashJs.headers.get("content-type"), "text/javascript; charset=utf-8");
+        await dashJs.body?.cancel();
         const post = await fetch(`${base}/master.m3u8`, { method: "POST", body: "x" });
         assert.equal(post.status, 405);
         await post.body?.cancel();

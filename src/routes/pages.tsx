@@ -231,6 +231,22 @@ function LibraryPage(props: { listing: Listing; q: string }) {
 function EntryRow(props: { entry: LibraryEntry; searching: boolean }) {
   const { entry } = props;
   const label = props.searching ? entry.path : entry.name;
+  if (entry.kind === "dir" && entry.stream !== undefined) {
+    // an HLS folder (playlist + segments) is one stream; its files stay browsable
+    return (
+      <tr class="stream" data-path={entry.path}>
+        <td>
+          <span class="kind" aria-hidden="true">◉</span>
+          <a href={playerHref(entry.stream)}>{label}</a>
+          <span class="badge info">HLS</span> <a href={libraryHref(entry.path)}>files</a>
+        </td>
+        <td></td>
+        <td></td>
+        <td></td>
+        <td class="num"></td>
+      </tr>
+    );
+  }
   if (entry.kind === "dir") {
     return (
       <tr class="dir" data-path={entry.path}>
