@@ -41,7 +41,7 @@ try {
   }, 1);
   const before = Deno.memoryUsage();
   const started = performance.now();
-  const map = buildSegmentMap(await indexMp4(path, size), 6);
+  const map = await buildSegmentMap(await indexMp4(path, size), 6);
   const parseMs = performance.now() - started;
   clearInterval(timer);
   const after = Deno.memoryUsage();

@@ -115,7 +115,7 @@ Deno.test({
       for (const name of ["bframes.mp4", "gops.mp4", "two-audio.mp4", "audio.m4a"]) {
         const path = await makeInput(dir, name, INPUTS[name]);
         const index = await indexMp4(path, (await Deno.stat(path)).size);
-        const map = buildSegmentMap(index, 1);
+        const map = await buildSegmentMap(index, 1);
         const all = map.video === null ? map.audio : [map.video, ...map.audio];
         for (const s of all) {
           const n = s.starts.length - 1;

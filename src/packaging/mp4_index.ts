@@ -30,8 +30,10 @@ export class PackagingError extends Error {
 
 /** Largest `moov` read into memory (a 10-hour file has ~20 MB of sample tables). */
 export const MAX_MOOV_BYTES = 256 * 1024 * 1024;
-/** Samples parsed between yields to the event loop. */
+/** Most samples parsed between yields to the event loop. */
 export const SAMPLES_PER_SLICE = 100_000;
+/** Longest the parse runs before it yields to the event loop, ms (checked every 8192 samples). */
+export const SLICE_MS = 5;
 
 /** One packaged track of the source. */
 export interface TrackIndex {
@@ -172,7 +174,7 @@ async function readMoov(file: Deno.FsFile, size: number): Promise<Uint8Array> {
 }
 
 /** Yields to the event loop (a macrotask), so a huge table never blocks other requests long. */
-function yieldToLoop(): Promise<void> {
+export function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
@@ -334,15 +336,7 @@ async function parseTrak(
   const edtsBox = find(tb, "edts");
   let editMediaTime = 0;
   let editDelay = 0;
-  let duration = tables.dts[tables.count];
-  if (tables.cts !== null) {
-    let end = 0;
-    for (let i = 0; i < tables.count; i++) {
-      const e = tables.dts[i] + tables.cts[i] + (tables.dts[i + 1] - tables.dts[i]);
-      if (e > end) end = e;
-    }
-    duration = end;
-  }
+  let duration = tables.end;
   if (mediaDuration > 0 && edtsBox === undefined && tables.cts === null) {
     duration = Math.min(duration, mediaDuration) || duration;
   }
@@ -424,12 +418,35 @@ function findDeep(
 
 interface SampleTables {
   count: number;
+  /** End of the last presented sample (max of dts + cts + duration), track ticks. */
+  end: number;
   sizes: Uint32Array;
   offsets: Float64Array;
   dts: Float64Array;
   cts: Int32Array | null;
   sync: Uint8Array | null;
   totalBytes: number;
+}
+
+/**
+ * Runs `work(from, to)` over `[0, total)` in blocks, yielding to the event loop between blocks
+ * once {@linkcode SLICE_MS} have passed, and at least every {@linkcode SAMPLES_PER_SLICE} items.
+ * The loops themselves stay in plain synchronous functions, which V8 optimises.
+ */
+async function inSlices(total: number, work: (from: number, to: number) => void): Promise<void> {
+  const block = 8192;
+  let since = performance.now();
+  let sinceYield = 0;
+  for (let from = 0; from < total; from += block) {
+    const to = Math.min(total, from + block);
+    work(from, to);
+    sinceYield += to - from;
+    if (sinceYield >= SAMPLES_PER_SLICE || performance.now() - since >= SLICE_MS) {
+      await yieldToLoop();
+      since = performance.now();
+      sinceYield = 0;
+    }
+  }
 }
 
 /** Expands stsz/stz2, stsc + stco/co64, stts, ctts and stss into per-sample arrays. */
@@ -458,25 +475,31 @@ async function sampleTables(
     if (fixed === 0) check(stsz, stsz.payload + 12, count * 4);
     sizes = new Uint32Array(count);
     if (fixed !== 0) sizes.fill(fixed);
-    else for (let i = 0; i < count; i++) sizes[i] = view.getUint32(stsz.payload + 12 + i * 4);
+    else {
+      const table = stsz.payload + 12;
+      await inSlices(count, (from, to) => {
+        for (let i = from; i < to; i++) sizes[i] = view.getUint32(table + i * 4);
+      });
+    }
   } else {
     const stz2 = need("stz2");
     const field = bytes[stz2.payload + 7];
     count = view.getUint32(stz2.payload + 8);
     check(stz2, stz2.payload + 12, Math.ceil(count * field / 8));
     sizes = new Uint32Array(count);
-    for (let i = 0; i < count; i++) {
-      const at = stz2.payload + 12;
-      sizes[i] = field === 16
-        ? view.getUint16(at + i * 2)
-        : field === 8
-        ? bytes[at + i]
-        : (bytes[at + (i >> 1)] >> ((i & 1) ? 0 : 4)) & 15;
-    }
+    const at = stz2.payload + 12;
+    await inSlices(count, (from, to) => {
+      for (let i = from; i < to; i++) {
+        sizes[i] = field === 16
+          ? view.getUint16(at + i * 2)
+          : field === 8
+          ? bytes[at + i]
+          : (bytes[at + (i >> 1)] >> ((i & 1) ? 0 : 4)) & 15;
+      }
+    });
   }
   if (count === 0) return null;
-  await yieldToLoop();
-  // chunk offsets
+  // chunk offsets: stsc runs of chunks with the same number of samples (§8.7.4)
   const stco = find(sb, "stco");
   const co64 = stco === undefined ? need("co64") : undefined;
   const chunkBox = stco ?? co64!;
@@ -489,81 +512,113 @@ async function sampleTables(
   const stsc = need("stsc");
   const runs = view.getUint32(stsc.payload + 4);
   check(stsc, stsc.payload + 8, runs * 12);
+  if (runs === 0) throw new PackagingError(`track ${id}: empty stsc`);
+  const firstChunk = (r: number) => view.getUint32(stsc.payload + 8 + r * 12) - 1;
   const offsets = new Float64Array(count);
-  let sample = 0;
-  let lastYield = 0;
   let totalBytes = 0;
-  for (let r = 0; r < runs && sample < count; r++) {
-    const at = stsc.payload + 8 + r * 12;
-    const first = view.getUint32(at) - 1;
-    const perChunk = view.getUint32(at + 4);
+  let run = 0;
+  let chunk = -1;
+  let inChunk = 0;
+  let perChunk = 0;
+  let offset = 0;
+  const nextChunk = () => {
+    chunk++;
+    if (chunk >= chunkCount) {
+      throw new PackagingError(`track ${id}: chunk table covers too few samples`);
+    }
+    while (run + 1 < runs && chunk >= firstChunk(run + 1)) run++;
+    const at = stsc.payload + 8 + run * 12;
+    perChunk = view.getUint32(at + 4);
     if (view.getUint32(at + 8) !== 1) {
       throw new PackagingError(`track ${id}: several sample descriptions are not supported`);
     }
-    const next = r + 1 < runs ? view.getUint32(at + 12) - 1 : chunkCount;
-    for (let c = first; c < next && c < chunkCount && sample < count; c++) {
-      let offset = chunkOffset(c);
-      for (let k = 0; k < perChunk && sample < count; k++) {
-        offsets[sample] = offset;
-        const size = sizes[sample];
-        if (offset + size > fileSize) {
-          throw new PackagingError(`track ${id}: sample data beyond the end of the file`);
-        }
-        offset += size;
-        totalBytes += size;
-        sample++;
+    offset = chunkOffset(chunk);
+    inChunk = 0;
+  };
+  await inSlices(count, (from, to) => {
+    for (let i = from; i < to; i++) {
+      while (inChunk >= perChunk) nextChunk();
+      const size = sizes[i];
+      if (offset + size > fileSize) {
+        throw new PackagingError(`track ${id}: sample data beyond the end of the file`);
       }
-      if (sample - lastYield >= SAMPLES_PER_SLICE) {
-        lastYield = sample;
-        await yieldToLoop();
-      }
+      offsets[i] = offset;
+      offset += size;
+      totalBytes += size;
+      inChunk++;
     }
-  }
-  if (sample < count) throw new PackagingError(`track ${id}: chunk table covers too few samples`);
-  // decode times
+  });
+  // decode times (§8.6.1.2)
   const stts = need("stts");
   const entries = view.getUint32(stts.payload + 4);
   check(stts, stts.payload + 8, entries * 8);
   const dts = new Float64Array(count + 1);
+  let entry = -1;
+  let left = 0;
+  let delta = 0;
   let t = 0;
-  sample = 0;
-  for (let e = 0; e < entries && sample < count; e++) {
-    const n = view.getUint32(stts.payload + 8 + e * 8);
-    const delta = view.getUint32(stts.payload + 12 + e * 8);
-    for (let k = 0; k < n && sample < count; k++) {
-      dts[sample++] = t;
+  await inSlices(count, (from, to) => {
+    for (let i = from; i < to; i++) {
+      while (left === 0) {
+        if (++entry >= entries) {
+          throw new PackagingError(`track ${id}: stts covers too few samples`);
+        }
+        left = view.getUint32(stts.payload + 8 + entry * 8);
+        delta = view.getUint32(stts.payload + 12 + entry * 8);
+      }
+      dts[i] = t;
       t += delta;
+      left--;
     }
-  }
-  if (sample < count) throw new PackagingError(`track ${id}: stts covers too few samples`);
+  });
   dts[count] = t;
-  await yieldToLoop();
-  // composition offsets
+  // composition offsets (§8.6.1.3); version 0 values above 2^31 are read as negative, like
+  // other demuxers do
+  let end = t;
   let cts: Int32Array | null = null;
   const ctts = find(sb, "ctts");
   if (ctts !== undefined) {
     const n = view.getUint32(ctts.payload + 4);
     check(ctts, ctts.payload + 8, n * 8);
-    cts = new Int32Array(count);
-    sample = 0;
-    for (let e = 0; e < n && sample < count; e++) {
-      const run = view.getUint32(ctts.payload + 8 + e * 8);
-      const offset = view.getInt32(ctts.payload + 12 + e * 8);
-      for (let k = 0; k < run && sample < count; k++) cts[sample++] = offset;
-    }
+    const table = new Int32Array(count);
+    let e = -1;
+    let runLeft = 0;
+    let value = 0;
+    end = 0;
+    await inSlices(count, (from, to) => {
+      for (let i = from; i < to; i++) {
+        while (runLeft === 0 && e + 1 < n) {
+          e++;
+          runLeft = view.getUint32(ctts.payload + 8 + e * 8);
+          value = view.getInt32(ctts.payload + 12 + e * 8);
+        }
+        let v = 0; // samples past the end of the table: no offset
+        if (runLeft > 0) {
+          runLeft--;
+          v = value;
+        }
+        table[i] = v;
+        const presentedEnd = dts[i + 1] + v;
+        if (presentedEnd > end) end = presentedEnd;
+      }
+    });
+    cts = table;
   }
-  // sync samples
+  // sync samples (§8.6.2)
   let sync: Uint8Array | null = null;
   const stss = find(sb, "stss");
   if (stss !== undefined) {
     const n = view.getUint32(stss.payload + 4);
     check(stss, stss.payload + 8, n * 4);
-    sync = new Uint8Array(count);
-    for (let e = 0; e < n; e++) {
-      const s = view.getUint32(stss.payload + 8 + e * 4) - 1;
-      if (s < count) sync[s] = 1;
-    }
-    if (sync[0] !== 1) sync[0] = 1; // a segment must start somewhere; decoders cope with an open start
+    const flags = new Uint8Array(count);
+    await inSlices(n, (from, to) => {
+      for (let e = from; e < to; e++) {
+        const s = view.getUint32(stss.payload + 8 + e * 4) - 1;
+        if (s < count) flags[s] = 1;
+      }
+    });
+    flags[0] = 1; // a segment must start somewhere; decoders cope with an open start
+    sync = flags;
   }
-  return { count, sizes, offsets, dts, cts, sync, totalBytes };
+  return { count, end, sizes, offsets, dts, cts, sync, totalBytes };
 }

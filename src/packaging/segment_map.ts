@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Mp4Index, TrackIndex } from "./mp4_index.ts";
+import { type Mp4Index, type TrackIndex, yieldToLoop } from "./mp4_index.ts";
 
 /** The segments of one track. */
 export interface TrackSegments {
@@ -48,14 +48,18 @@ export function presentationTime(track: TrackIndex, i: number): number {
     track.editDelay;
 }
 
-/** Builds the map for `index` with segments of about `targetS` seconds. */
-export function buildSegmentMap(index: Mp4Index, targetS: number): SegmentMap {
+/**
+ * Builds the map for `index` with segments of about `targetS` seconds; yields to the event loop
+ * between tracks (each is one pass over its samples).
+ */
+export async function buildSegmentMap(index: Mp4Index, targetS: number): Promise<SegmentMap> {
   const videoTrack = index.tracks.find((t) => t.kind === "video");
   const audioTracks = index.tracks.filter((t) => t.kind === "audio");
   let cuts: number[];
   let video: TrackSegments | null = null;
   if (videoTrack !== undefined) {
     const starts = videoCuts(videoTrack, targetS * videoTrack.timescale);
+    await yieldToLoop();
     video = finish(videoTrack, starts);
     cuts = Array.from(
       video.times.subarray(1, video.times.length - 1),
@@ -66,7 +70,11 @@ export function buildSegmentMap(index: Mp4Index, targetS: number): SegmentMap {
     const first = audioTracks[0];
     for (let t = targetS; t < first.duration / first.timescale - 1e-9; t += targetS) cuts.push(t);
   }
-  const audio = audioTracks.map((track) => finish(track, alignedCuts(track, cuts)));
+  const audio: TrackSegments[] = [];
+  for (const track of audioTracks) {
+    await yieldToLoop();
+    audio.push(finish(track, alignedCuts(track, cuts)));
+  }
   let durationS = 0;
   let memoryBytes = index.memoryBytes;
   for (const s of video === null ? audio : [video, ...audio]) {
