@@ -9,6 +9,7 @@
  * Skips the ffmpeg-based parts with a message when ffmpeg is absent.
  */
 import assert from "node:assert/strict";
+import { CliError, parseConfig } from "../src/config.ts";
 import { SegmentMapCache } from "../src/packaging/cache.ts";
 import { indexMoov, indexMp4, PackagingError } from "../src/packaging/mp4_index.ts";
 import { buildSegmentMap, presentationTime } from "../src/packaging/segment_map.ts";
@@ -243,4 +244,20 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("config: --segment-duration is a number of seconds from 1 to 60, default 6", () => {
+  const env = () => undefined;
+  const root = ["--root", Deno.cwd()];
+  assert.equal(parseConfig(root, env).segmentDurationS, 6);
+  assert.equal(parseConfig([...root, "--segment-duration", "2"], env).segmentDurationS, 2);
+  assert.equal(parseConfig([...root, "--segment-duration", "4.5"], env).segmentDurationS, 4.5);
+  for (const bad of ["0", "0.5", "61", "60.5", "abc", "1e1"]) {
+    assert.throws(
+      () => parseConfig([...root, "--segment-duration", bad], env),
+      (error: unknown) =>
+        error instanceof CliError && /--segment-duration must be a number/.test(error.message),
+      bad,
+    );
+  }
 });
