@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { planSegment } from "./fmp4_segment.ts";
 import { type Mp4Index, type TrackIndex, yieldToLoop } from "./mp4_index.ts";
 
 /** The segments of one track. */
@@ -148,8 +149,8 @@ function finish(track: TrackIndex, firstSamples: number[]): TrackSegments {
   let peakBitrate = 0;
   let total = 0;
   for (let k = 0; k < n; k++) {
-    let bytes = 0;
-    for (let i = starts[k]; i < starts[k + 1]; i++) bytes += track.sizes[i];
+    // what the segment's mdat carries (samples and bridged gaps, see planSegment)
+    const bytes = planSegment(track, starts[k], starts[k + 1]).payload;
     total += bytes;
     const seconds = (times[k + 1] - times[k]) / track.timescale;
     if (seconds > 0) peakBitrate = Math.max(peakBitrate, bytes * 8 / seconds);

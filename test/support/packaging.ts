@@ -195,6 +195,10 @@ export interface ParsedSegment {
   durations: number[];
   /** The mdat payload. */
   payload: Uint8Array;
+  /** The sample bytes the truns point at, in order (each trun's data_offset, then its sizes). */
+  samples: Uint8Array;
+  /** Number of trun boxes. */
+  truns: number;
 }
 
 function type(bytes: Uint8Array, at: number): string {
@@ -213,9 +217,12 @@ export function parseSegment(bytes: Uint8Array): ParsedSegment {
     sizes: [],
     durations: [],
     payload: new Uint8Array(0),
+    samples: new Uint8Array(0),
+    truns: 0,
   };
   let moofStart = -1;
-  let dataOffset = -1;
+  // [data_offset, byte length] of each trun
+  const runs: [number, number][] = [];
   let p = 0;
   while (p < bytes.byteLength) {
     const size = view.getUint32(p);
@@ -244,10 +251,11 @@ export function parseSegment(bytes: Uint8Array): ParsedSegment {
               const flags = view.getUint32(r + 8) & 0xffffff;
               const count = view.getUint32(r + 12);
               let at = r + 16;
-              if (flags & 1) {
-                dataOffset = view.getInt32(at);
-                at += 4;
-              }
+              if (!(flags & 1)) throw new Error("trun without data_offset");
+              const dataOffset = view.getInt32(at);
+              at += 4;
+              let runBytes = 0;
+              result.truns++;
               if (flags & 4) at += 4;
               for (let i = 0; i < count; i++) {
                 if (flags & 0x100) {
@@ -256,11 +264,13 @@ export function parseSegment(bytes: Uint8Array): ParsedSegment {
                 }
                 if (flags & 0x200) {
                   result.sizes.push(view.getUint32(at));
+                  runBytes += view.getUint32(at);
                   at += 4;
                 }
                 if (flags & 0x400) at += 4;
                 if (flags & 0x800) at += 4;
               }
+              runs.push([dataOffset, runBytes]);
             }
             r += rs;
           }
@@ -269,10 +279,25 @@ export function parseSegment(bytes: Uint8Array): ParsedSegment {
       }
     }
     if (t === "mdat") {
-      if (moofStart + dataOffset !== p + 8) {
-        throw new Error("trun data_offset does not point at mdat");
-      }
       result.payload = bytes.subarray(p + 8, p + size);
+      const pieces: Uint8Array[] = [];
+      let previousEnd = p + 8;
+      for (const [dataOffset, length] of runs) {
+        const start = moofStart + dataOffset;
+        // every run lies inside the mdat, in order, without overlap
+        if (start < previousEnd || start + length > p + size) {
+          throw new Error(`trun data_offset ${dataOffset} outside the mdat or out of order`);
+        }
+        pieces.push(bytes.subarray(start, start + length));
+        previousEnd = start + length;
+      }
+      const total = pieces.reduce((n, x) => n + x.byteLength, 0);
+      result.samples = new Uint8Array(total);
+      let at = 0;
+      for (const piece of pieces) {
+        result.samples.set(piece, at);
+        at += piece.byteLength;
+      }
     }
     p += size;
   }
