@@ -315,3 +315,26 @@ Deno.test("segment cache: hits return the same segment, LRU within the byte budg
   const huge = cache.get("h", make(5000));
   assert.notEqual(cache.get("h", make(5000)), huge);
 });
+
+Deno.test({
+  name: "cache: many files asked for at once are all parsed (two at a time)",
+  ignore: !present,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "zerocast-cache-many-" });
+    try {
+      const source = await makeInput(dir, "a.m4a", INPUTS["audio.m4a"]);
+      const paths = [source];
+      for (let i = 0; i < 5; i++) {
+        // copies are other files (other inodes): five more parses
+        await Deno.copyFile(source, `${dir}/copy${i}.m4a`);
+        paths.push(`${dir}/copy${i}.m4a`);
+      }
+      const cache = new SegmentMapCache(6);
+      const maps = await Promise.all(paths.map((p) => cache.get(p, statFile(p)!.identity)));
+      assert.equal(new Set(maps).size, paths.length);
+      for (const map of maps) assert.equal(map.audio.length, 1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -28,8 +28,11 @@ export class PackagingError extends Error {
   }
 }
 
-/** Largest `moov` read into memory (a 10-hour file has ~20 MB of sample tables). */
-export const MAX_MOOV_BYTES = 256 * 1024 * 1024;
+/**
+ * Largest `moov` read into memory: a 2-hour 25 fps + AAC file has 3.6 MB, so this allows files of
+ * about 35 hours while bounding what one hostile file can make the server allocate.
+ */
+export const MAX_MOOV_BYTES = 64 * 1024 * 1024;
 /** Most samples parsed between yields to the event loop. */
 export const SAMPLES_PER_SLICE = 100_000;
 /** Longest the parse runs before it yields to the event loop, ms (checked every 8192 samples). */
