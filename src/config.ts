@@ -44,7 +44,7 @@ export interface Config {
   readonly engine: EngineChoice;
   /** Most ranges per request before serving the whole file. */
   readonly maxRanges: number;
-  /** Target HLS/DASH segment duration in seconds (not wired to the app yet). */
+  /** Target HLS/DASH segment duration in seconds (the app's `segmentDurationS`). */
   readonly segmentDuration: number;
   /** Grace period for in-flight responses on SIGINT/SIGTERM, in ms. */
   readonly shutdownGraceMs: number;

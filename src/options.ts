@@ -24,6 +24,8 @@ export interface AppOptions {
   readonly streamChunkSize?: number;
   /** Counters rendered at `/metrics` (default: a new, private instance). */
   readonly metrics?: Metrics;
+  /** Target HLS/DASH segment duration in seconds (default 6). */
+  readonly segmentDurationS?: number;
   /** Live ingest (PUT/DELETE); off unless a token is set. */
   readonly ingest?: IngestOptions;
   /**
@@ -64,6 +66,7 @@ export interface ResolvedAppOptions {
   readonly maxRanges: number;
   readonly streamChunkSize: number;
   readonly metrics: Metrics;
+  readonly segmentDurationS: number;
   readonly ingest: IngestOptions | undefined;
   /** Who may watch (signed paths, login); undefined when neither is set. */
   readonly access: AccessGate | undefined;
@@ -79,6 +82,7 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
     maxRanges: options.maxRanges ?? SETTINGS.maxRanges.default,
     streamChunkSize: options.streamChunkSize ?? SETTINGS.streamChunkSize.default,
     metrics: options.metrics ?? new Metrics(),
+    segmentDurationS: options.segmentDurationS ?? SETTINGS.segmentDuration.default,
     ingest: options.ingest,
     access: accessGate(options, cors),
   };

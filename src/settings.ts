@@ -231,7 +231,8 @@ export const SETTINGS = {
   },
   segmentDuration: {
     layer: "app",
-    kind: "int",
+    option: "segmentDurationS",
+    kind: "number",
     flag: "segment-duration",
     arg: "S",
     default: 6,
