@@ -68,6 +68,7 @@ async function main(args: string[]): Promise<number> {
     cors: config.cors,
     cacheControl: config.cacheControl,
     maxRanges: config.maxRanges,
+    segmentDurationS: config.segmentDurationS,
     metrics,
     ingest: config.ingestToken === undefined ? undefined : {
       token: config.ingestToken,

@@ -14,6 +14,7 @@ import { assetRoutes } from "./routes/assets.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { mediaRoutes } from "./routes/media.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import { packagingRoutes } from "./routes/packaging.ts";
 import { pageRoutes } from "./routes/pages.tsx";
 import { libraryRoutes } from "./routes/library.ts";
 
@@ -33,6 +34,7 @@ export function createApp(options: AppOptions): Hono {
   // Before media: its catch-all answers PUT/DELETE with 405 when ingest is off.
   if (resolved.ingest) app.route("/", ingestRoutes(resolved, resolved.ingest));
   app.route("/", mediaRoutes(resolved));
+  app.route("/", packagingRoutes(resolved));
   // One library (and probe cache) shared by the JSON API and the web pages.
   const library = new MediaLibrary(resolved.root);
   app.route("/", libraryRoutes(resolved, library));

@@ -35,6 +35,8 @@ export interface Config {
   readonly maxRanges: number;
   /** Grace period for in-flight responses on SIGINT/SIGTERM, in ms (default 5000). */
   readonly shutdownGraceMs: number;
+  /** Target HLS/DASH segment duration in seconds (default 6). */
+  readonly segmentDurationS: number;
   /** Bearer token enabling live ingest (flag or ZEROCAST_INGEST_TOKEN). */
   readonly ingestToken: string | undefined;
   /** URL prefix for ingest (default /media/live/). */
@@ -112,6 +114,7 @@ Flags:
   --cors ORIGIN          Access-Control-Allow-Origin for media (default *)
   --cache-control VALUE  Cache-Control header for media responses (default none)
   --max-ranges N         ranges per request before the whole file is sent (default 16)
+  --segment-duration S   target HLS/DASH segment duration in seconds, 1 to 60 (default 6)
   --shutdown-grace MS    time in-flight responses get on SIGINT/SIGTERM (default 5000)
   --ingest-token TOKEN   enable PUT/DELETE uploads with this Bearer token
                          (or env ZEROCAST_INGEST_TOKEN; off by default)
@@ -148,6 +151,16 @@ function parsePositiveInt(flag: string, value: string, min: number): number {
   return Number(value);
 }
 
+function parseSegmentDuration(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,2}(\.\d{1,3})?$/.test(value) || n < 1 || n > 60) {
+    throw new CliError(
+      `--segment-duration must be a number of seconds from 1 to 60, got "${value}"`,
+    );
+  }
+  return n;
+}
+
 function readTextFile(flag: string, path: string): string {
   try {
     return Deno.readTextFileSync(path);
@@ -182,6 +195,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         cors: { type: "string" },
         "cache-control": { type: "string" },
         "max-ranges": { type: "string" },
+        "segment-duration": { type: "string" },
         "shutdown-grace": { type: "string" },
         "ingest-token": { type: "string" },
         "ingest-prefix": { type: "string" },
@@ -264,6 +278,9 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     maxRanges: v["max-ranges"] !== undefined
       ? parsePositiveInt("max-ranges", v["max-ranges"], 1)
       : 16,
+    segmentDurationS: v["segment-duration"] !== undefined
+      ? parseSegmentDuration(v["segment-duration"])
+      : 6,
     shutdownGraceMs: v["shutdown-grace"] !== undefined
       ? parsePositiveInt("shutdown-grace", v["shutdown-grace"], 0)
       : DEFAULT_SHUTDOWN_GRACE_MS,

@@ -20,6 +20,8 @@ export interface AppOptions {
   readonly streamChunkSize?: number;
   /** Counters rendered at `/metrics` (default: a new, private instance). */
   readonly metrics?: Metrics;
+  /** Target HLS/DASH segment duration in seconds (default 6). */
+  readonly segmentDurationS?: number;
   /** Live ingest (PUT/DELETE); off unless a token is set. */
   readonly ingest?: IngestOptions;
 }
@@ -47,6 +49,8 @@ export interface IngestOptions {
 
 /** Default of {@linkcode AppOptions.maxRanges}. */
 export const DEFAULT_MAX_RANGES = 16;
+/** Default of {@linkcode AppOptions.segmentDurationS}. */
+export const DEFAULT_SEGMENT_DURATION_S = 6;
 /** Default of {@linkcode AppOptions.cors}. */
 export const DEFAULT_CORS_ORIGIN = "*";
 
@@ -58,6 +62,7 @@ export interface ResolvedAppOptions {
   readonly maxRanges: number;
   readonly streamChunkSize: number;
   readonly metrics: Metrics;
+  readonly segmentDurationS: number;
   readonly ingest: IngestOptions | undefined;
 }
 
@@ -70,6 +75,7 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
     maxRanges: options.maxRanges ?? DEFAULT_MAX_RANGES,
     streamChunkSize: options.streamChunkSize ?? 64 * 1024,
     metrics: options.metrics ?? new Metrics(),
+    segmentDurationS: options.segmentDurationS ?? DEFAULT_SEGMENT_DURATION_S,
     ingest: options.ingest,
   };
 }

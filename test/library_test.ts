@@ -69,6 +69,8 @@ Deno.test("library API: the sample media with probe results, streams and subtitl
       "file:sample.webm",
     ]);
     const entries = byName(listing);
+    // the HLS folder names its playlist: the pages list the folder as one stream
+    assert.equal((entries.get("hls") as { stream?: string }).stream, "hls/index.m3u8");
     const mp4 = entries.get("sample.mp4")!;
     const { mtime, ...rest } = mp4;
     assert.ok(!Number.isNaN(Date.parse(mtime)));
@@ -233,7 +235,10 @@ Deno.test("pages: listing rows, badges, breadcrumbs and the player page", async 
   const server = await startServer();
   try {
     const root = await (await fetch(`${server.url}/`)).text();
-    assert.match(root, /<a href="\/\?path=hls">hls<\/a>/);
+    // the HLS folder is listed as one stream (its files stay browsable)
+    assert.match(root, /<tr class="stream" data-path="hls">/);
+    assert.match(root, /<a href="\/play\?path=hls%2Findex\.m3u8">hls<\/a>/);
+    assert.match(root, /<a href="\/\?path=hls">files<\/a>/);
     assert.match(root, /<a href="\/play\?path=sample.mp4">sample.mp4<\/a>/);
     assert.match(root, /data-path="not-faststart.mp4">.*?class="badge warn not-faststart"/s);
     const row = (path: string) => new RegExp(`data-path="${path}">(.*?)</tr>`, "s").exec(root)![1];

@@ -44,6 +44,11 @@ export interface DirEntry {
   readonly path: string;
   /** Modification time, ISO 8601. */
   readonly mtime: string;
+  /**
+   * Library path of the folder's playlist when the folder is one HLS stream (it holds a single
+   * `.m3u8`, or a single multivariant one among several): the pages list it as one stream.
+   */
+  readonly stream?: string;
 }
 
 /** A file in a listing: `stream` for HLS playlists, `file` otherwise. */
@@ -241,7 +246,11 @@ export class MediaLibrary {
     const path = joinPath(dir, name);
     const mtime = new Date(stat.mtimeMs).toISOString();
     if (!stat.isFile) {
-      return isDirectory(real) ? { kind: "dir", name, path, mtime } : null;
+      if (!isDirectory(real)) return null;
+      const playlist = await streamPlaylist(real);
+      return playlist === null
+        ? { kind: "dir", name, path, mtime }
+        : { kind: "dir", name, path, mtime, stream: joinPath(path, playlist) };
     }
     const entry: FileEntry = {
       kind: fileKind(name),
@@ -299,6 +308,27 @@ function compareEntries(a: LibraryEntry, b: LibraryEntry): number {
 }
 
 /** Names in directory `real`, or null when it is not a readable directory. */
+/**
+ * The playlist that makes the folder at `real` one HLS stream: its only `.m3u8`, or the only
+ * multivariant playlist (`#EXT-X-STREAM-INF`) among several; null otherwise.
+ */
+async function streamPlaylist(real: string): Promise<string | null> {
+  const names =
+    (await readNames(real))?.filter((n) =>
+      !n.startsWith(".") && n.toLowerCase().endsWith(".m3u8")
+    ) ?? [];
+  if (names.length === 1) return names[0];
+  if (names.length === 0 || names.length > 16) return null;
+  const masters: string[] = [];
+  for (const name of names) {
+    try {
+      const text = await Deno.readTextFile(`${real}/${name}`);
+      if (text.includes("#EXT-X-STREAM-INF")) masters.push(name);
+    } catch { /* unreadable: not a candidate */ }
+  }
+  return masters.length === 1 ? masters[0] : null;
+}
+
 async function readNames(real: string): Promise<string[] | null> {
   try {
     const names: string[] = [];

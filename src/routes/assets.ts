@@ -1,7 +1,7 @@
 /**
  * `/assets/*`: the static files of the web pages, served by this server (never a CDN, so the
  * pages make no external requests): `hls.min.js` from the npm package `hls.js` in Deno's npm
- * cache, and the page's own `player.js` and `style.css` from `src/web/`. Answered with
+ * cache, `dash.all.min.js` from the npm package `dashjs`, and the page's own `player.js` and `style.css` from `src/web/`. Answered with
  * `fileResponse` (ETag, ranges, 304; sendfile on the zero-copy engine).
  *
  * @module
@@ -22,11 +22,19 @@ export function loadHlsModule(): Promise<unknown> {
   return import("hls.js");
 }
 
+/** Never executed: puts `dashjs` into the module graph, like {@linkcode loadHlsModule}. */
+export function loadDashModule(): Promise<unknown> {
+  return import("dashjs");
+}
+
 /** Absolute paths of the served assets by file name. */
 export function assetPaths(): ReadonlyMap<string, string> {
   const local = (name: string) => fileURLToPath(new URL(`../web/${name}`, import.meta.url));
   return new Map([
     ["hls.min.js", fileURLToPath(import.meta.resolve("hls.js/dist/hls.min.js"))],
+    // the package's exports map names only its ESM build; the UMD build (a plain script) sits
+    // next to it
+    ["dash.all.min.js", fileURLToPath(import.meta.resolve("dashjs").replace("/esm/", "/umd/"))],
     ["player.js", local("player.js")],
     ["style.css", local("style.css")],
   ]);

@@ -71,6 +71,17 @@ export function isPlayable(entry: FileEntry): boolean {
   return /^(video|audio)\//.test(entry.contentType);
 }
 
+/** True for MP4/MOV/M4V/M4A files, which `/hls/` and `/dash/` package just in time. */
+export function isPackageable(entry: FileEntry): boolean {
+  return entry.kind === "file" && /\.(mp4|m4v|m4a|mov)$/i.test(entry.name);
+}
+
+/** The just-in-time HLS or DASH URL of a packageable file entry. */
+export function packagedUrl(entry: FileEntry, via: "hls" | "dash"): string {
+  const base = entry.url.replace(/^\/media\//, `/${via}/`);
+  return via === "hls" ? `${base}/master.m3u8` : `${base}/manifest.mpd`;
+}
+
 /** Routes of the web pages over `library`. */
 export function pageRoutes(library: MediaLibrary): Hono {
   const app = new Hono();
@@ -89,7 +100,9 @@ export function pageRoutes(library: MediaLibrary): Hono {
     if (!pathAgrees(c)) return c.notFound();
     const entry = await library.file(c.req.query("path") ?? "");
     if ("failure" in entry) return failurePage(entry);
-    return page(`${entry.name} · zerocast`, <PlayerPage entry={entry} />);
+    const query = c.req.query("via");
+    const via = (query === "hls" || query === "dash") && isPackageable(entry) ? query : undefined;
+    return page(`${entry.name} · zerocast`, <PlayerPage entry={entry} via={via} />);
   });
   return app;
 }
@@ -221,6 +234,22 @@ function LibraryPage(props: { listing: Listing; q: string }) {
 function EntryRow(props: { entry: LibraryEntry; searching: boolean }) {
   const { entry } = props;
   const label = props.searching ? entry.path : entry.name;
+  if (entry.kind === "dir" && entry.stream !== undefined) {
+    // an HLS folder (playlist + segments) is one stream; its files stay browsable
+    return (
+      <tr class="stream" data-path={entry.path}>
+        <td>
+          <span class="kind" aria-hidden="true">◉</span>
+          <a href={playerHref(entry.stream)}>{label}</a>
+          <span class="badge info">HLS</span> <a href={libraryHref(entry.path)}>files</a>
+        </td>
+        <td></td>
+        <td></td>
+        <td></td>
+        <td class="num"></td>
+      </tr>
+    );
+  }
   if (entry.kind === "dir") {
     return (
       <tr class="dir" data-path={entry.path}>
@@ -275,9 +304,12 @@ function Badges(props: { entry: FileEntry }) {
   );
 }
 
-function PlayerPage(props: { entry: FileEntry }) {
-  const { entry } = props;
-  const stream = entry.kind === "stream";
+function PlayerPage(props: { entry: FileEntry; via?: "hls" | "dash" }) {
+  const { entry, via } = props;
+  // "Play via HLS": the same file packaged just in time, played like any HLS stream
+  const stream = entry.kind === "stream" || via === "hls";
+  const kind = via === "dash" ? "dash" : stream ? "stream" : entry.kind;
+  const src = via === undefined ? entry.url : packagedUrl(entry, via);
   const tracks = entry.subtitles ?? [];
   return (
     <>
@@ -289,9 +321,9 @@ function PlayerPage(props: { entry: FileEntry }) {
           controls
           preload="metadata"
           playsinline
-          src={stream ? undefined : entry.url}
-          data-src={entry.url}
-          data-kind={entry.kind}
+          src={kind === "file" ? entry.url : undefined}
+          data-src={src}
+          data-kind={kind}
         >
           {tracks.map((track, i) => (
             <track
@@ -304,6 +336,19 @@ function PlayerPage(props: { entry: FileEntry }) {
           ))}
         </video>
         <p id="status" class="status" role="status"></p>
+        {isPackageable(entry)
+          ? (
+            <p class="via">
+              Play: {via === undefined
+                ? <strong>directly</strong>
+                : <a href={playerHref(entry.path)}>directly</a>} · {via === "hls"
+                ? <strong>via HLS</strong>
+                : <a href={`${playerHref(entry.path)}&via=hls`}>via HLS</a>} · {via === "dash"
+                ? <strong>via DASH</strong>
+                : <a href={`${playerHref(entry.path)}&via=dash`}>via DASH</a>}
+            </p>
+          )
+          : null}
         <dl>
           <dt>Duration</dt>
           <dd>{formatDuration(entry.duration) || "unknown"}</dd>
@@ -332,6 +377,7 @@ function PlayerPage(props: { entry: FileEntry }) {
           </dd>
         </dl>
         {stream ? <script src="/assets/hls.min.js"></script> : null}
+        {kind === "dash" ? <script src="/assets/dash.all.min.js"></script> : null}
         <script src="/assets/player.js"></script>
       </main>
     </>
