@@ -37,6 +37,10 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Target HLS/DASH segment duration in seconds (default 6). */
   readonly segmentDurationS: number;
+  /** Folder listings at `/media/<dir>/` (default on; `--no-dir-listing`). */
+  readonly dirListing: boolean;
+  /** Poster cache folder (`--poster-cache`; default: `zerocast-posters` in the OS temp dir). */
+  readonly posterCache: string | undefined;
   /** Bearer token enabling live ingest (flag or ZEROCAST_INGEST_TOKEN). */
   readonly ingestToken: string | undefined;
   /** URL prefix for ingest (default /media/live/). */
@@ -115,6 +119,9 @@ Flags:
   --cache-control VALUE  Cache-Control header for media responses (default none)
   --max-ranges N         ranges per request before the whole file is sent (default 16)
   --segment-duration S   target HLS/DASH segment duration in seconds, 1 to 60 (default 6)
+  --no-dir-listing       no folder listings at /media/<dir>/ (404 instead)
+  --poster-cache DIR     where video posters (ffmpeg frame grabs) are cached
+                         (default: zerocast-posters in the OS temp dir)
   --shutdown-grace MS    time in-flight responses get on SIGINT/SIGTERM (default 5000)
   --ingest-token TOKEN   enable PUT/DELETE uploads with this Bearer token
                          (or env ZEROCAST_INGEST_TOKEN; off by default)
@@ -161,6 +168,19 @@ function parseSegmentDuration(value: string): number {
   return n;
 }
 
+/** A folder given by a flag: created when missing; must then be a writable directory. */
+function parseDirectoryArg(flag: string, path: string): string {
+  if (path === "") throw new CliError(`--${flag} must not be empty`);
+  try {
+    Deno.mkdirSync(path, { recursive: true });
+    if (!Deno.statSync(path).isDirectory) throw new CliError(`--${flag} ${path}: not a directory`);
+    return Deno.realPathSync(path);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`--${flag} ${path}: cannot create or use this folder`);
+  }
+}
+
 function readTextFile(flag: string, path: string): string {
   try {
     return Deno.readTextFileSync(path);
@@ -196,6 +216,8 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "cache-control": { type: "string" },
         "max-ranges": { type: "string" },
         "segment-duration": { type: "string" },
+        "no-dir-listing": { type: "boolean" },
+        "poster-cache": { type: "string" },
         "shutdown-grace": { type: "string" },
         "ingest-token": { type: "string" },
         "ingest-prefix": { type: "string" },
@@ -278,6 +300,10 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     maxRanges: v["max-ranges"] !== undefined
       ? parsePositiveInt("max-ranges", v["max-ranges"], 1)
       : 16,
+    dirListing: !(v["no-dir-listing"] ?? false),
+    posterCache: v["poster-cache"] !== undefined
+      ? parseDirectoryArg("poster-cache", v["poster-cache"])
+      : undefined,
     segmentDurationS: v["segment-duration"] !== undefined
       ? parseSegmentDuration(v["segment-duration"])
       : 6,

@@ -24,6 +24,10 @@ export interface AppOptions {
   readonly segmentDurationS?: number;
   /** Live ingest (PUT/DELETE); off unless a token is set. */
   readonly ingest?: IngestOptions;
+  /** Folder listings at `/media/<dir>/` (default true; `--no-dir-listing`). */
+  readonly dirListing?: boolean;
+  /** Folder of the poster (frame grab) cache (default: `zerocast-posters` in the OS temp dir). */
+  readonly posterCache?: string;
 }
 
 /** Options of live ingest (issue: live ingest). */
@@ -64,6 +68,8 @@ export interface ResolvedAppOptions {
   readonly metrics: Metrics;
   readonly segmentDurationS: number;
   readonly ingest: IngestOptions | undefined;
+  readonly dirListing: boolean;
+  readonly posterCache: string | undefined;
 }
 
 /** Fills in defaults; `root` must already be an absolute real path. */
@@ -77,5 +83,7 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
     metrics: options.metrics ?? new Metrics(),
     segmentDurationS: options.segmentDurationS ?? DEFAULT_SEGMENT_DURATION_S,
     ingest: options.ingest,
+    dirListing: options.dirListing ?? true,
+    posterCache: options.posterCache,
   };
 }

@@ -17,6 +17,7 @@ import { Hono } from "hono";
 import { fileResponseFromStat, type FileResponseOptions } from "../file_response.ts";
 import { MediaPathResolver, rawPathOf } from "../media/path.ts";
 import type { ResolvedAppOptions } from "../options.ts";
+import { mediaExtras } from "./media_extras.ts";
 
 /** URL prefix the media root is served under. */
 export const MEDIA_MOUNT = "/media/";
@@ -49,6 +50,7 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     chunkSize: options.streamChunkSize,
     headers: corsHeaders,
   };
+  const extra = mediaExtras(options.root, MEDIA_MOUNT, resolver, fileOptions, options.dirListing);
   // Live playlists change in place (live ingest); players must revalidate them every time.
   const playlistOptions: FileResponseOptions = { ...fileOptions, cacheControl: "no-cache" };
   const preflightHeaders: Record<string, string> = {
@@ -73,6 +75,10 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     const method = request.method;
     if (method === "GET" || method === "HEAD") {
       const resolved = resolver.resolveFile(rawPathOf(request.url));
+      const extraResponse = resolved.kind === "ok" && !resolved.path.endsWith(".srt")
+        ? null
+        : extra(request, resolved); // folder listings, .srt as WebVTT
+      if (extraResponse !== null) return extraResponse;
       if (resolved.kind === "bad-request") return text(400, "bad request\n", corsHeaders);
       if (resolved.kind === "not-found") return text(404, "not found\n", corsHeaders);
       const playlist = PLAYLIST.test(resolved.path);
