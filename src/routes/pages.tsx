@@ -227,7 +227,10 @@ async function page(
       </head>
       <body>
         {body}
-        {scripts.map((src) => <script key={src} src={src}></script>)}
+        {
+          // deno-lint-ignore jsx-key -- hono/jsx renders `key` as an attribute; no reconciliation here
+          scripts.map((src) => <script src={src}></script>)
+        }
       </body>
     </html>
   );
