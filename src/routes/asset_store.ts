@@ -165,7 +165,10 @@ export function chooseEncoding(
       bestQ = q;
     }
   }
-  const identityQ = acceptQuality(header, "identity");
+  // identity is always acceptable unless refused, but only preferred when the client names it
+  // with a higher q-value than the best coding (§12.5.3 leaves the choice to the server).
+  const named = header !== null && /(^|,)\s*identity\s*(;|,|$)/i.test(header);
+  const identityQ = named ? acceptQuality(header, "identity") : 0;
   if (best !== null && bestQ >= identityQ) return best;
   // identity;q=0 with nothing else acceptable: still send identity (§12.5.3 allows it, and a
   // 406 for a script would only break the page).
