@@ -1,7 +1,7 @@
 /**
  * Just-in-time HLS and DASH in real headless Chromium (Debian's `/usr/bin/chromium` through
  * `playwright-core`): the player page's "via HLS" (hls.js) and "via DASH" (dash.js) modes play
- * the H.264 inputs (B-frames, irregular GOPs, moov at the end, two audio tracks), then seek
+ * the H.264 inputs (B-frames, irregular GOPs, moov at the end, two audio tracks, a MOV), then seek
  * forward into a later segment and keep playing from there. Both players are served by this
  * server from npm (no CDN), and the pages make no request to any other origin.
  *
@@ -42,7 +42,7 @@ if (!chromiumPresent || !ffmpegPresent) {
 /** Seconds of every input: long enough for several 2 s segments and a seek far ahead. */
 const SECONDS = "10";
 const SEEK_TO = 7;
-const NAMES = ["bframes.mp4", "gops.mp4", "moov-at-end.mp4", "two-audio.mp4"];
+const NAMES = ["bframes.mp4", "gops.mp4", "moov-at-end.mp4", "two-audio.mp4", "clip.mov"];
 
 /** The input's ffmpeg arguments with the duration replaced. */
 function longer(args: readonly string[]): string[] {

@@ -11,6 +11,8 @@
 import assert from "node:assert/strict";
 import { CliError, parseConfig } from "../src/config.ts";
 import { SegmentMapCache } from "../src/packaging/cache.ts";
+import { gathered, isScattered, mediaSegment } from "../src/packaging/fmp4_segment.ts";
+import { SegmentCache } from "../src/packaging/segment_cache.ts";
 import { indexMoov, indexMp4, PackagingError } from "../src/packaging/mp4_index.ts";
 import { buildSegmentMap, presentationTime } from "../src/packaging/segment_map.ts";
 import { statFile } from "../src/media/stat.ts";
@@ -260,4 +262,79 @@ Deno.test("config: --segment-duration is a number of seconds from 1 to 60, defau
       bad,
     );
   }
+});
+
+Deno.test({
+  name: "segments: a frame-interleaved audio track is scattered and gathered into one buffer",
+  ignore: !present,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "zerocast-gather-" });
+    try {
+      const path = await makeInput(dir, "clip.mp4", INPUTS["bframes.mp4"]);
+      const stat = statFile(path)!;
+      const map = await buildSegmentMap(await indexMp4(path, stat.identity.size), 2);
+      const audio = map.audio[0];
+      const segment = mediaSegment(audio, 0, path, stat.identity);
+      assert.ok(isScattered(segment), `${segment.parts.length - 1} slices`);
+      const gatheredSegment = gathered(segment, stat.identity)!;
+      assert.equal(gatheredSegment.parts.length, 2);
+      assert.equal(gatheredSegment.byteLength, segment.byteLength);
+      const file = await Deno.readFile(path);
+      const expected = concat(
+        segment.parts.slice(1).map((p) => {
+          const s = p as { offset: number; length: number };
+          return file.subarray(s.offset, s.offset + s.length);
+        }),
+      );
+      assert.deepEqual(gatheredSegment.parts[1], expected);
+      // another file version: not gathered
+      const other = { ...stat.identity, size: stat.identity.size + 1 };
+      assert.equal(gathered(segment, other), null);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("segment cache: hits return the same segment, LRU within the byte budget", () => {
+  const make = (n: number) => () => ({
+    parts: [new Uint8Array(n)],
+    byteLength: n,
+    headerLength: n,
+  });
+  const cache = new SegmentCache(1000);
+  const a = cache.get("a", make(400));
+  assert.equal(cache.get("a", make(1)), a);
+  cache.get("b", make(400));
+  cache.get("a", make(1)); // a is now the most recent
+  cache.get("c", make(400)); // over budget: b (least recent) goes
+  assert.equal(cache.get("a", make(1)), a);
+  assert.equal(cache.get("b", make(7)).byteLength, 7); // made again
+  assert.ok(cache.bytes <= 1000);
+  // larger than the whole budget: returned, not kept
+  const huge = cache.get("h", make(5000));
+  assert.notEqual(cache.get("h", make(5000)), huge);
+});
+
+Deno.test({
+  name: "cache: many files asked for at once are all parsed (two at a time)",
+  ignore: !present,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "zerocast-cache-many-" });
+    try {
+      const source = await makeInput(dir, "a.m4a", INPUTS["audio.m4a"]);
+      const paths = [source];
+      for (let i = 0; i < 5; i++) {
+        // copies are other files (other inodes): five more parses
+        await Deno.copyFile(source, `${dir}/copy${i}.m4a`);
+        paths.push(`${dir}/copy${i}.m4a`);
+      }
+      const cache = new SegmentMapCache(6);
+      const maps = await Promise.all(paths.map((p) => cache.get(p, statFile(p)!.identity)));
+      assert.equal(new Set(maps).size, paths.length);
+      for (const map of maps) assert.equal(map.audio.length, 1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -289,6 +289,11 @@ for (const engine of ENGINES) {
         "-movflags",
         "frag_keyframe+empty_moov",
       ]);
+      await makeInput(dir, "encrypted.mp4", [
+        ...["-i", `${dir}/clip.mp4`, "-c", "copy", "-encryption_scheme", "cenc-aes-ctr"],
+        ...["-encryption_key", "76a6c65c5ea762046bd749a2e632ccbb"],
+        ...["-encryption_kid", "a7e61c373e219033c21091fa607bf3b8"],
+      ]);
       await Deno.writeFile(`${dir}/garbage.mp4`, crypto.getRandomValues(new Uint8Array(5000)));
       await Deno.writeFile(`${dir}/empty.mp4`, new Uint8Array(0));
       await Deno.writeTextFile(`${dir}/notes.txt`, "hello");
@@ -388,6 +393,7 @@ for (const engine of ENGINES) {
         await expectStatus(`${server.url}/hls/.hidden.mp4/master.m3u8`, 404);
         await expectStatus(`${server.url}/hls/frag.mp4/master.m3u8`, 415, /fragmented/);
         await expectStatus(`${server.url}/hls/garbage.mp4/master.m3u8`, 415, /cannot package/);
+        await expectStatus(`${server.url}/hls/encrypted.mp4/master.m3u8`, 415, /encrypted/);
         await expectStatus(`${server.url}/hls/empty.mp4/master.m3u8`, 415, /cannot package/);
         await expectStatus(`${server.url}/dash/garbage.mp4/manifest.mpd`, 415, /cannot package/);
         await expectStatus(`${server.url}/hls/notes.txt/master.m3u8`, 415, /not an MP4/);
@@ -422,11 +428,14 @@ Deno.test({
   ignore: !present,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "zerocast-pkg-sf-" });
-    // lossless, so one 2 s segment is a few MB
+    // lossless, so one 2 s segment is a few MB; with AAC interleaved frame by frame, so the
+    // video's runs are joined across the small audio gaps into one slice
     await makeInput(dir, "big.mp4", [
       ...["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2"],
+      ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "2"],
       ...["-vf", "noise=alls=100:allf=t"],
       ...["-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0"],
+      ...["-c:a", "aac"],
     ]);
     const server = await startServer({ root: dir, engine: "zero-copy" });
     const sendfileBytes = async () => {

@@ -43,7 +43,8 @@ async function ensureSource(log: (line: string) => void): Promise<string> {
 
 /**
  * Makes sure the source and its static copies exist (rewritten when the source changed) and
- * returns the URL paths of every media segment (`/hls/<source>/<rendition>/<n>.m4s`).
+ * returns the URL paths of every media segment (`/hls/<source>/<rendition>/<n>.m4s`); only those
+ * containing `$ZEROCAST_W5_FILTER` when that is set (e.g. `/a2/` for the audio alone).
  */
 export async function prepareHlsData(log: (line: string) => void): Promise<string[]> {
   const source = await ensureSource(log);
@@ -93,7 +94,9 @@ export async function prepareHlsData(log: (line: string) => void): Promise<strin
     }
     await Deno.writeTextFile(stampFile, stamp);
   }
-  return segments;
+  // e.g. ZEROCAST_W5_FILTER=/a2/ measures the audio segments alone
+  const only = Deno.env.get("ZEROCAST_W5_FILTER");
+  return only ? segments.filter((x) => x.includes(only)) : segments;
 }
 
 /** Compares `count` random segments served at `url` with the static copies; the failures. */

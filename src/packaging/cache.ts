@@ -2,7 +2,8 @@
  * Segment maps cached by file identity (dev, inode, size, mtime): a file changed in place gets a
  * new identity and so a fresh parse; the old entry ages out. Least recently used entries are
  * dropped once the maps together hold more than the byte budget. Concurrent first requests for
- * one file share one parse; a file that cannot be packaged is remembered (as its error) too.
+ * one file share one parse; a file that cannot be packaged is remembered (as its error) too. At most two parses run at
+ * once.
  *
  * @module
  */
@@ -12,6 +13,8 @@ import { buildSegmentMap, type SegmentMap } from "./segment_map.ts";
 
 /** Default memory budget of the cached maps. */
 export const DEFAULT_CACHE_BYTES = 128 * 1024 * 1024;
+/** Most `moov` parses running at once (each holds its `moov` in memory while it runs). */
+export const MAX_CONCURRENT_PARSES = 2;
 /** Bytes charged for a remembered failure. */
 const FAILURE_BYTES = 256;
 
@@ -24,6 +27,8 @@ type Entry =
 export class SegmentMapCache {
   readonly #entries = new Map<string, Entry>();
   #bytes = 0;
+  #parsing = 0;
+  readonly #waiting: (() => void)[] = [];
 
   /** `targetS` is the segment duration every map is built with. */
   constructor(readonly targetS: number, readonly budgetBytes: number = DEFAULT_CACHE_BYTES) {}
@@ -49,9 +54,7 @@ export class SegmentMapCache {
       if (entry.state === "failed") throw entry.error;
       return entry.promise;
     }
-    const promise = indexMp4(path, identity.size).then((index) =>
-      buildSegmentMap(index, this.targetS)
-    );
+    const promise = this.#parse(path, identity.size);
     const pending: Entry = { state: "pending", promise, bytes: 0 };
     this.#entries.set(key, pending);
     promise.then((map) => {
@@ -68,6 +71,21 @@ export class SegmentMapCache {
       } else this.#entries.delete(key); // I/O errors are not remembered
     });
     return promise;
+  }
+
+  /** Parses one file, at most {@linkcode MAX_CONCURRENT_PARSES} at a time (the rest queue). */
+  async #parse(path: string, size: number): Promise<SegmentMap> {
+    if (this.#parsing >= MAX_CONCURRENT_PARSES) {
+      // a finishing parse hands its slot over
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else this.#parsing++;
+    try {
+      return await buildSegmentMap(await indexMp4(path, size), this.targetS);
+    } finally {
+      const next = this.#waiting.shift();
+      if (next !== undefined) next();
+      else this.#parsing--;
+    }
   }
 
   /** Drops least recently used entries until the budget holds (the newest always stays). */

@@ -198,3 +198,59 @@ export function mediaSegment(
   for (const [offset, length] of layout.slices) parts.push({ path, offset, length, identity });
   return { parts, byteLength: headerLength + payload, headerLength };
 }
+
+/** Slices averaging at most this many bytes make a segment "scattered" (see {@linkcode gathered}). */
+export const SCATTERED_SLICE_BYTES = 8 * 1024;
+/** Fewest slices for a segment to count as scattered. */
+export const SCATTERED_MIN_SLICES = 16;
+
+/**
+ * True when `segment`'s samples lie in many small runs: the audio of a file interleaved frame by
+ * frame, where each ~1 KB run would cost its own sendfile call and TCP segment.
+ */
+export function isScattered(segment: MediaSegment): boolean {
+  const slices = segment.parts.length - 1;
+  return slices >= SCATTERED_MIN_SLICES &&
+    (segment.byteLength - segment.headerLength) / slices <= SCATTERED_SLICE_BYTES;
+}
+
+/**
+ * `segment` with its file slices read into one buffer (`[header, payload]`), or null when the
+ * file no longer is the version `identity` describes. Reads synchronously: a scattered segment
+ * is small (its runs average ≤ 8 KiB), and it is done once per cached segment.
+ */
+export function gathered(segment: MediaSegment, identity: FileIdentity): MediaSegment | null {
+  const payload = new Uint8Array(segment.byteLength - segment.headerLength);
+  let file: Deno.FsFile | null = null;
+  try {
+    let at = 0;
+    for (const part of segment.parts) {
+      if (part instanceof Uint8Array) continue;
+      if (file === null) {
+        file = Deno.openSync(part.path, { read: true });
+        const info = file.statSync();
+        if (
+          info.ino !== identity.ino || info.size !== identity.size ||
+          BigInt(info.mtime?.getTime() ?? 0) !== identity.mtimeNs / 1_000_000n
+        ) return null;
+      }
+      file.seekSync(part.offset, Deno.SeekMode.Start);
+      let filled = 0;
+      while (filled < part.length) {
+        const n = file.readSync(payload.subarray(at + filled, at + part.length));
+        if (n === null || n === 0) return null;
+        filled += n;
+      }
+      at += part.length;
+    }
+  } catch {
+    return null;
+  } finally {
+    file?.close();
+  }
+  return {
+    parts: [segment.parts[0], payload],
+    byteLength: segment.byteLength,
+    headerLength: segment.headerLength,
+  };
+}

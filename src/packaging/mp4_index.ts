@@ -28,8 +28,11 @@ export class PackagingError extends Error {
   }
 }
 
-/** Largest `moov` read into memory (a 10-hour file has ~20 MB of sample tables). */
-export const MAX_MOOV_BYTES = 256 * 1024 * 1024;
+/**
+ * Largest `moov` read into memory: a 2-hour 25 fps + AAC file has 3.6 MB, so this allows files of
+ * about 35 hours while bounding what one hostile file can make the server allocate.
+ */
+export const MAX_MOOV_BYTES = 64 * 1024 * 1024;
 /** Most samples parsed between yields to the event loop. */
 export const SAMPLES_PER_SLICE = 100_000;
 /** Longest the parse runs before it yields to the event loop, ms (checked every 8192 samples). */
@@ -279,6 +282,7 @@ async function parseTrak(
   if (entry === undefined) throw new PackagingError(`track ${id}: empty stsd`);
   if (ENCRYPTED.has(entry.type)) throw new PackagingError("encrypted MP4 is not supported");
   let codecs: string | undefined;
+  let stsdBytes: Uint8Array | undefined;
   let width = 0;
   let height = 0;
   let channels = 0;
@@ -305,12 +309,24 @@ async function parseTrak(
       reasons.push(`audio codec ${entry.type} is not supported (AAC is)`);
       return null;
     }
+    // QuickTime sound descriptions have versions 1 and 2 with more fields (QTFF, "Sound
+    // Sample Descriptions"); ISO/IEC 14496-12 §12.2.3 has only version 0
     const version = view.getUint16(entry.payload + 8);
     channels = view.getUint16(entry.payload + 16);
     sampleRate = view.getUint32(entry.payload + 24) / 65536;
+    if (version === 2) {
+      sampleRate = view.getFloat64(entry.payload + 32);
+      channels = view.getUint32(entry.payload + 40);
+    }
     const skip = version === 1 ? 16 : version === 2 ? 36 : 0;
     const esds = findDeep(bytes, view, entry.payload + 28 + skip, entry.end, "esds");
     if (esds === undefined) throw new PackagingError(`track ${id}: no esds`);
+    const direct = children(bytes, view, entry.payload + 28 + skip, entry.end)
+      .some((b) => b.type === "esds");
+    if (version !== 0 || !direct) {
+      // a MOV's entry (esds inside `wave`): rewritten as the plain ISO entry players parse
+      stsdBytes = isoAudioStsd(channels, sampleRate, bytes.subarray(esds.start, esds.end));
+    }
     const es = parseEsds(bytes.subarray(esds.payload, esds.end));
     if (es === undefined) throw new PackagingError(`track ${id}: malformed esds`);
     const asc = es.decoderSpecificInfo
@@ -378,7 +394,7 @@ async function parseTrak(
     language,
     fourcc: entry.type,
     codecs,
-    stsd: bytes.slice(stsd.start, stsd.end),
+    stsd: stsdBytes ?? bytes.slice(stsd.start, stsd.end),
     edts: edtsBox === undefined ? null : bytes.slice(edtsBox.start, edtsBox.end),
     editMediaTime,
     editDelay,
@@ -390,6 +406,27 @@ async function parseTrak(
     name,
     ...tables,
   };
+}
+
+/**
+ * An `stsd` holding one version-0 `mp4a` AudioSampleEntry (ISO/IEC 14496-12 §12.2.3, 14496-14
+ * §5.6) with `esdsBox` (the whole box) as its child.
+ */
+function isoAudioStsd(channels: number, sampleRate: number, esdsBox: Uint8Array): Uint8Array {
+  const entrySize = 8 + 28 + esdsBox.byteLength;
+  const out = new Uint8Array(16 + entrySize);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, out.byteLength);
+  out.set([0x73, 0x74, 0x73, 0x64], 4); // stsd
+  v.setUint32(12, 1); // entry_count
+  v.setUint32(16, entrySize);
+  out.set([0x6d, 0x70, 0x34, 0x61], 20); // mp4a
+  v.setUint16(30, 1); // data_reference_index
+  v.setUint16(40, channels || 2);
+  v.setUint16(42, 16); // samplesize
+  v.setUint32(48, Math.min(Math.round(sampleRate), 65535) * 65536);
+  out.set(esdsBox, 52);
+  return out;
 }
 
 /** Finds the first `type` box at any depth below `[from, to)` (e.g. `esds` inside `wave`). */

@@ -31,6 +31,8 @@ export interface TrackSegments {
 
 /** The packaging plan of one file: its index and the segments of every packaged track. */
 export interface SegmentMap {
+  /** Unique per map built in this process (keys of the segment cache). */
+  readonly serial: number;
   /** The sample index. */
   readonly index: Mp4Index;
   /** The video rendition (first video track) or null for audio-only files. */
@@ -42,6 +44,8 @@ export interface SegmentMap {
   /** Memory held by the index and the map, bytes. */
   readonly memoryBytes: number;
 }
+
+let serials = 0;
 
 /** Presentation time of sample `i` in track ticks. */
 export function presentationTime(track: TrackIndex, i: number): number {
@@ -82,7 +86,7 @@ export async function buildSegmentMap(index: Mp4Index, targetS: number): Promise
     durationS = Math.max(durationS, s.times[s.times.length - 1] / s.track.timescale);
     memoryBytes += s.starts.byteLength + s.times.byteLength + 64;
   }
-  return { index, video, audio, durationS, memoryBytes };
+  return { serial: ++serials, index, video, audio, durationS, memoryBytes };
 }
 
 /** First samples of the video segments: sync samples nearest to each `target` ticks. */

@@ -16,14 +16,14 @@
  * @module
  */
 import { Hono } from "hono";
-import type { FileIdentity } from "../file_body.ts";
 import { type FileResponseOptions, virtualResponse } from "../file_response.ts";
 import { strongEtag } from "../media/etag.ts";
 import { decodeSegments, MediaPathResolver, rawPathOf } from "../media/path.ts";
 import type { ResolvedAppOptions } from "../options.ts";
 import { SegmentMapCache } from "../packaging/cache.ts";
+import { SegmentCache } from "../packaging/segment_cache.ts";
 import { initSegment } from "../packaging/fmp4_init.ts";
-import { mediaSegment } from "../packaging/fmp4_segment.ts";
+import { gathered, isScattered, mediaSegment } from "../packaging/fmp4_segment.ts";
 import { PackagingError } from "../packaging/mp4_index.ts";
 import {
   dashManifest,
@@ -80,6 +80,7 @@ function splitResource(rest: string, dash: boolean): { file: string; resource: R
 export function packagingRoutes(options: ResolvedAppOptions): Hono {
   const resolver = new MediaPathResolver(options.root, "/");
   const cache = new SegmentMapCache(options.segmentDurationS);
+  const segments = new SegmentCache();
   const corsHeaders: Record<string, string> = {
     "access-control-allow-origin": options.cors,
     "access-control-expose-headers": CORS_EXPOSE_HEADERS,
@@ -160,7 +161,15 @@ export function packagingRoutes(options: ResolvedAppOptions): Hono {
       }
       const k = resource.number - 1;
       if (k >= rendition.starts.length - 1) return text(404, "not found\n");
-      const segment = mediaSegment(rendition, k, path, stat.identity as FileIdentity);
+      const segment = segments.get(
+        `${map.serial}/${id}/${k}/${path}`,
+        () => {
+          const made = mediaSegment(rendition, k, path, stat.identity);
+          // many ~1 KB runs (the audio of a frame-interleaved file): copy them once into memory
+          // rather than send each with its own sendfile
+          return isScattered(made) ? gathered(made, stat.identity) ?? made : made;
+        },
+      );
       return virtualResponse(request, {
         parts: segment.parts,
         byteLength: segment.byteLength,

@@ -74,6 +74,8 @@ export const INPUTS: Readonly<Record<string, string[]>> = {
   ],
   // moov after mdat (no faststart)
   "moov-at-end.mp4": [...VIDEO_IN, ...AUDIO_IN(550), "-t", "4", ...H264, "-bf", "2", ...AAC],
+  // QuickTime: a version-1 sound description with esds inside `wave` (rewritten for players)
+  "clip.mov": [...VIDEO_IN, ...AUDIO_IN(500), "-t", "4", ...H264, "-bf", "2", "-g", "25", ...AAC],
   // audio only: cut at the segment duration
   "audio.m4a": [...AUDIO_IN(660), "-t", "5", ...AAC],
   // two audio tracks in two languages
