@@ -11,6 +11,9 @@ import type { LibraryEntry } from "../src/library/library.ts";
 import { acceptQuality, type AssetEncoding, chooseEncoding } from "../src/routes/asset_store.ts";
 import { parseReferences } from "../src/library/hls_folder.ts";
 import { formatDate } from "../src/library/format.ts";
+import { fileURLToPath } from "node:url";
+import { CliError, parseConfig } from "../src/config.ts";
+import { posterKey, PosterStore } from "../src/library/posters.ts";
 
 Deno.test("codec names: RFC 6381 strings and fourccs get human names", () => {
   const cases: [string, string | undefined][] = [
@@ -171,4 +174,62 @@ Deno.test("dates: YYYY-MM-DD HH:MM in UTC", () => {
   assert.equal(formatDate("2026-11-25T08:47:39+01:00"), "2026-11-25 07:47");
   assert.equal(formatDate("nope"), "");
   assert.equal(formatDate(undefined), "");
+});
+
+Deno.test("config: --no-dir-listing and --poster-cache", () => {
+  const env = () => undefined;
+  const root = fileURLToPath(new URL("../media/", import.meta.url));
+  const defaults = parseConfig(["--root", root], env);
+  assert.equal(defaults.dirListing, true);
+  assert.equal(defaults.posterCache, undefined);
+  const base = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "zerocast-config-" }));
+  try {
+    const config = parseConfig(
+      ["--root", root, "--no-dir-listing", "--poster-cache", `${base}/new/posters`],
+      env,
+    );
+    assert.equal(config.dirListing, false);
+    assert.equal(config.posterCache, `${base}/new/posters`);
+    assert.ok(Deno.statSync(`${base}/new/posters`).isDirectory);
+    Deno.writeTextFileSync(`${base}/file`, "x");
+    assert.throws(
+      () => parseConfig(["--root", root, "--poster-cache", `${base}/file`], env),
+      CliError,
+    );
+    assert.throws(() => parseConfig(["--root", root, "--poster-cache", ""], env), CliError);
+  } finally {
+    Deno.removeSync(base, { recursive: true });
+  }
+});
+
+Deno.test("posters: LRU bound on the cache folder, leftovers of crashed grabs removed", async () => {
+  const base = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "zerocast-posters-unit-" }));
+  try {
+    // three posters on disk from an earlier run (oldest first), and a stale temporary file
+    const identity = (ino: number) => ({ dev: 1, ino, size: 10, mtimeNs: 5n });
+    const names = [1, 2, 3].map((ino) => `${posterKey(identity(ino))}.jpg`);
+    names.forEach((name, i) => {
+      Deno.writeFileSync(`${base}/${name}`, new Uint8Array([0xff, 0xd8]));
+      Deno.utimeSync(`${base}/${name}`, new Date(), new Date(2020, 0, 1 + i));
+    });
+    const stale = `.${posterKey(identity(9))}.${crypto.randomUUID()}.jpg`;
+    Deno.writeFileSync(`${base}/${stale}`, new Uint8Array(1));
+    Deno.utimeSync(`${base}/${stale}`, new Date(2020, 0, 1), new Date(2020, 0, 1));
+    const store = new PosterStore({ cacheDir: base, maxEntries: 2, ffmpeg: `${base}/no-ffmpeg` });
+    // the scan keeps the two newest, and a found poster is ready without running ffmpeg
+    const state = await store.lookup("/nowhere.mp4", identity(3), 8);
+    assert.deepEqual(state, { kind: "ready", path: `${base}/${names[2]}` });
+    assert.deepEqual(
+      [...Deno.readDirSync(base)].map((e) => e.name).sort(),
+      [names[1], names[2]].sort(),
+    );
+    // a poster not on disk is queued; without ffmpeg it becomes unavailable, with no error
+    assert.deepEqual(await store.lookup("/nowhere.mp4", identity(4), 8), { kind: "pending" });
+    await store.idle();
+    assert.equal(store.ffmpegMissing, true);
+    assert.deepEqual(await store.lookup("/nowhere.mp4", identity(4), 8), { kind: "unavailable" });
+    assert.equal(store.runs, 1);
+  } finally {
+    Deno.removeSync(base, { recursive: true });
+  }
 });

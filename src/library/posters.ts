@@ -134,6 +134,14 @@ export class PosterStore {
         await Deno.mkdir(this.cacheDir, { recursive: true });
         const found: { key: string; mtime: number }[] = [];
         for await (const item of Deno.readDir(this.cacheDir)) {
+          if (item.isFile && /^\.[0-9a-z-]+\.[0-9a-f-]{36}\.jpg$/.test(item.name)) {
+            // a grab's temporary file left by a crash: gone once it is older than any grab
+            const path = `${this.cacheDir}/${item.name}`;
+            const stat = await Deno.stat(path).catch(() => null);
+            const age = Date.now() - (stat?.mtime?.getTime() ?? Date.now());
+            if (age > 2 * POSTER_TIMEOUT_MS) await Deno.remove(path).catch(() => {});
+            continue;
+          }
           if (!item.isFile || !/^[0-9a-z-]+\.jpg$/.test(item.name)) continue;
           const stat = await Deno.stat(`${this.cacheDir}/${item.name}`).catch(() => null);
           if (stat !== null) {
