@@ -17,7 +17,7 @@ import { Hono } from "hono";
 import { fileResponseFromStat, type FileResponseOptions } from "../file_response.ts";
 import { MediaPathResolver, rawPathOf } from "../media/path.ts";
 import type { ResolvedAppOptions } from "../options.ts";
-import { mediaExtras } from "./media_extras.ts";
+import { mayHaveExtra, mediaExtras } from "./media_extras.ts";
 
 /** URL prefix the media root is served under. */
 export const MEDIA_MOUNT = "/media/";
@@ -75,10 +75,8 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     const method = request.method;
     if (method === "GET" || method === "HEAD") {
       const resolved = resolver.resolveFile(rawPathOf(request.url));
-      const extraResponse = resolved.kind === "ok" && !resolved.path.endsWith(".srt")
-        ? null
-        : extra(request, resolved); // folder listings, .srt as WebVTT
-      if (extraResponse !== null) return extraResponse;
+      const extraResponse = mayHaveExtra(resolved, request.url) ? extra(request, resolved) : null;
+      if (extraResponse !== null) return extraResponse; // folder listings, .srt as WebVTT
       if (resolved.kind === "bad-request") return text(400, "bad request\n", corsHeaders);
       if (resolved.kind === "not-found") return text(404, "not found\n", corsHeaders);
       const playlist = PLAYLIST.test(resolved.path);

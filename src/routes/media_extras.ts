@@ -23,6 +23,18 @@ export type MediaExtra = (
   resolved: FileResolution,
 ) => Response | Promise<Response> | null;
 
+/**
+ * True when a GET/HEAD whose file resolution is `resolved` (for request URL or target `url`)
+ * may have an extra answer: a path that is not a servable file (a folder, a `.vtt` made from a
+ * `.srt`), or a `.srt` asked for with `?format=vtt`. Everything else is a plain file answer (or
+ * a 400), so a fast file path may answer it without consulting {@linkcode mediaExtras}.
+ */
+export function mayHaveExtra(resolved: FileResolution, url: string): boolean {
+  if (resolved.kind === "not-found") return true;
+  return resolved.kind === "ok" && resolved.path.endsWith(".srt") &&
+    /[?&]format=vtt(&|#|$)/.test(url);
+}
+
 /** Builds the extra answers of `/media/` over `root` (mounted at `mount`). */
 export function mediaExtras(
   root: string,
@@ -40,9 +52,8 @@ export function mediaExtras(
       headers: { ...headers, "content-type": "text/plain; charset=utf-8", "content-length": "10" },
     });
   return (request, resolved) => {
-    if (resolved.kind === "bad-request") return null;
+    if (!mayHaveExtra(resolved, request.url)) return null;
     if (resolved.kind === "ok") {
-      if (!/\.srt$/i.test(resolved.path) || !/[?&]format=vtt(&|$)/.test(request.url)) return null;
       return srtAsVttResponse(request, resolved.path, resolved.stat, vttOptions)
         .then((response) => response ?? notFound());
     }
