@@ -415,7 +415,11 @@ Deno.test({
   async fn() {
     const tree = await makeRoot();
     const posters = `${tree.base}/posters`;
-    const server = await startServer({ root: tree.root, args: ["--poster-cache", posters] });
+    const server = await startServer({
+      root: tree.root,
+      args: ["--poster-cache", posters],
+      log: true,
+    });
     try {
       const first = await curlHttp([`${server.url}/poster?path=movie.mp4`]);
       assert.equal(first.status, 200);
@@ -468,6 +472,23 @@ Deno.test({
       assert.equal(
         jpegSize((await waitForPoster(server, "stream/index.m3u8", "ready")).body).width,
         320,
+      );
+
+      // a playlist naming remote segments (here this very server) gets no poster, and nothing
+      // is fetched (ffmpeg's HLS demuxer refuses cross-protocol segments itself; the server's
+      // -protocol_whitelist file,crypto covers every other way a file can name a URL)
+      await Deno.mkdir(`${tree.root}/remote`);
+      const remote = (await Deno.readTextFile(`${MEDIA}hls/index.m3u8`)).replace(
+        /^segment/gm,
+        `${server.url}/media/stream/segment`,
+      );
+      assert.ok(remote.includes(`${server.url}/media/stream/segment000.ts`));
+      await Deno.writeTextFile(`${tree.root}/remote/index.m3u8`, remote);
+      const logBefore = server.stdout.length;
+      await waitForPoster(server, "remote/index.m3u8", "unavailable");
+      assert.deepEqual(
+        server.stdout.slice(logBefore).filter((line) => line.includes("/media/stream/segment")),
+        [],
       );
 
       // a rewritten file is a new identity: a new poster is made, the old one is not served

@@ -14,6 +14,8 @@
  *   (audio only, broken) is remembered as failed for that version and gets the placeholder.
  * - Without ffmpeg on PATH every poster is `unavailable` (the placeholder); nothing is logged
  *   per request.
+ * - ffmpeg may open local files only (`-protocol_whitelist file,crypto`): an HLS playlist naming
+ *   remote segments gets no poster rather than making the server fetch them.
  * - Bounded: at most `maxEntries` posters (default {@linkcode DEFAULT_POSTER_ENTRIES}) stay in
  *   the folder; the least recently used are deleted (posters found in the folder at start count,
  *   oldest mtime first).
@@ -203,6 +205,8 @@ export class PosterStore {
       const output = await new Deno.Command(this.#ffmpeg, {
         args: [
           ...["-hide_banner", "-loglevel", "error", "-nostdin", "-y"],
+          // local files only: a playlist naming http(s) segments must not make the server fetch
+          ...["-protocol_whitelist", "file,crypto"],
           ...["-ss", at.toFixed(3), "-i", job.source],
           ...["-frames:v", "1", "-an", "-sn", "-vf", `scale=${POSTER_WIDTH}:-2`],
           ...["-q:v", "5", "-f", "image2", "-c:v", "mjpeg", temp],
