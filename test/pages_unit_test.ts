@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { codecName } from "../src/probe/codec_names.ts";
 import { decodeSrt, srtToVtt } from "../src/media/srt_to_vtt.ts";
 import { parseSort, sortEntries } from "../src/library/sort.ts";
-import type { LibraryEntry } from "../src/library/library.ts";
+import {
+  type DirEntry,
+  type FileEntry,
+  type LibraryEntry,
+  MediaLibrary,
+} from "../src/library/library.ts";
 import { acceptQuality, type AssetEncoding, chooseEncoding } from "../src/routes/asset_store.ts";
 import { parseReferences } from "../src/library/hls_folder.ts";
 import { formatDate } from "../src/library/format.ts";
@@ -231,5 +236,43 @@ Deno.test("posters: LRU bound on the cache folder, leftovers of crashed grabs re
     assert.equal(store.runs, 1);
   } finally {
     Deno.removeSync(base, { recursive: true });
+  }
+});
+
+Deno.test("library: a multivariant HLS folder lists as its master playlist; all=1 lists all", async () => {
+  const root = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "zerocast-fold-" }));
+  try {
+    const media = (segments: string[]) =>
+      "#EXTM3U\n#EXT-X-TARGETDURATION:4\n" +
+      segments.map((s) => `#EXTINF:4,\n${s}\n`).join("") + "#EXT-X-ENDLIST\n";
+    Deno.mkdirSync(`${root}/show/v0`, { recursive: true });
+    Deno.writeTextFileSync(
+      `${root}/show/master.m3u8`,
+      "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000,RESOLUTION=640x360\nv0/index.m3u8\n" +
+        "#EXT-X-STREAM-INF:BANDWIDTH=500\nlow.m3u8\n",
+    );
+    Deno.writeTextFileSync(`${root}/show/v0/index.m3u8`, media(["a.ts", "b.ts"]));
+    Deno.writeTextFileSync(`${root}/show/low.m3u8`, media(["low0.ts", "low1.ts", "low2.ts"]));
+    for (const name of ["low0.ts", "low1.ts", "low2.ts", "stray.ts", "notes.txt"]) {
+      Deno.writeTextFileSync(`${root}/show/${name}`, "x");
+    }
+    const library = new MediaLibrary(root);
+    const top = await library.list("");
+    assert.ok("entries" in top);
+    const show = top.entries[0] as DirEntry;
+    assert.equal(show.stream, "show/master.m3u8");
+    const folded = await library.list("show");
+    assert.ok("entries" in folded);
+    // the master stands for the variant playlists, their segments and the variant folder;
+    // files no playlist names stay
+    assert.deepEqual(folded.entries.map((e) => e.name), ["master.m3u8", "notes.txt", "stray.ts"]);
+    assert.equal(folded.folded, 5);
+    assert.equal((folded.entries[0] as FileEntry).segments, 5);
+    const all = await library.list("show", { all: true });
+    assert.ok("entries" in all);
+    assert.equal(all.entries.length, 8);
+    assert.equal(all.folded, 0);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
   }
 });

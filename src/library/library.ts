@@ -178,12 +178,13 @@ export class MediaLibrary {
     const sort = options.sort ?? DEFAULT_SORT;
     const members = new Map<string, number>();
     const folded = new Set<string>();
+    const present = new Set(names);
     for (const name of names) {
       if (name.startsWith(".") || !name.toLowerCase().endsWith(".m3u8")) continue;
       const refs = await playlistMembers(resolved.real, name);
       let count = 0;
       for (const ref of refs) {
-        if (names.includes(ref) && !ref.startsWith(".")) {
+        if (present.has(ref) && !ref.startsWith(".")) {
           count++;
           folded.add(ref);
         }
