@@ -8,6 +8,7 @@
  */
 import { Hono } from "hono";
 import { MediaLibrary } from "./library/library.ts";
+import { fileRouteOf, withFileRoute } from "./file_route.ts";
 import { type AppOptions, resolveAppOptions } from "./options.ts";
 import { assetRoutes } from "./routes/assets.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -23,7 +24,11 @@ export function createApp(options: AppOptions): Hono {
   app.route("/", opsRoutes(resolved));
   // Before media: its catch-all answers PUT/DELETE with 405 when ingest is off.
   if (resolved.ingest) app.route("/", ingestRoutes(resolved, resolved.ingest));
-  app.route("/", mediaRoutes(resolved));
+  const media = mediaRoutes(resolved);
+  app.route("/", media);
+  // the prepared file path for /media/ (GET/HEAD without Hono; see src/file_route.ts)
+  const mediaFiles = fileRouteOf(media);
+  if (mediaFiles !== undefined) withFileRoute(app, mediaFiles);
   // One library (and probe cache) shared by the JSON API and the web pages.
   const library = new MediaLibrary(resolved.root);
   app.route("/", libraryRoutes(resolved, library));

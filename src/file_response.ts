@@ -17,18 +17,19 @@
  * @module
  */
 import type { Context } from "hono";
-import { type BodyPart, FileBody } from "./file_body.ts";
-import { evaluatePreconditions, ifRangeMatches, type Validators } from "./media/conditional.ts";
-import { strongEtag } from "./media/etag.ts";
-import { formatHttpDate } from "./media/http_date.ts";
-import { contentTypeFor } from "./media/mime.ts";
-import { multipartByteranges } from "./media/multipart.ts";
-import { DEFAULT_MAX_RANGES, parseRange } from "./media/range.ts";
+import {
+  answerEntity,
+  type EntityOptions,
+  type EntityResponse,
+  prepareFields,
+  textResponse,
+  toResponse,
+} from "./entity.ts";
+import { fileEntity } from "./file_entity.ts";
 import { type FileStat, statFile } from "./media/stat.ts";
-import { type HeaderPair, trustedResponse, validatedFields } from "./media/trusted_response.ts";
 
 /** Options of {@linkcode fileResponse}. */
-export interface FileResponseOptions {
+export interface FileResponseOptions extends EntityOptions {
   /** Content-Type (default: by extension, see `src/media/mime.ts`). */
   readonly contentType?: string;
   /** `Cache-Control` sent on 200/206/304 (default: none). */
@@ -37,7 +38,7 @@ export interface FileResponseOptions {
   readonly maxRanges?: number;
   /** Bytes read per pull when the body is streamed rather than sent with sendfile. */
   readonly chunkSize?: number;
-  /** Extra headers set on every response this returns (e.g. CORS). Names in lower case. */
+  /** Extra headers set on every response this returns (e.g. CORS). */
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -55,16 +56,16 @@ export function fileResponse(
   try {
     real = Deno.realPathSync(path);
   } catch {
-    return notFound(options.headers);
+    return notFound(options);
   }
   const stat = statFile(real);
-  if (stat === null || !stat.isFile) return notFound(options.headers);
+  if (stat === null || !stat.isFile) return notFound(options);
   return fileResponseFromStat(request, real, stat, options);
 }
 
 /**
  * Like {@linkcode fileResponse} for a caller that already holds the real (symlink-free) path and
- * its {@linkcode FileStat}; used by the `/media` route to avoid a second stat.
+ * its {@linkcode FileStat}.
  */
 export function fileResponseFromStat(
   request: Request,
@@ -72,153 +73,27 @@ export function fileResponseFromStat(
   stat: FileStat,
   options: FileResponseOptions = NO_OPTIONS,
 ): Response {
-  const { identity } = stat;
-  const size = identity.size;
-  const plan = fieldPlan(options);
-  const validators: Validators = {
-    etag: strongEtag(identity),
-    lastModifiedMs: Math.floor(stat.mtimeMs / 1000) * 1000,
-  };
-  // the fields this sets, in order after `options.headers`
-  const fields: HeaderPair[] = [
-    ["accept-ranges", "bytes"],
-    ["etag", validators.etag],
-    ["last-modified", formatHttpDate(stat.mtimeMs)],
-  ];
-  const cacheControl = plan !== null ? plan.cacheControl : options.cacheControl;
-  if (cacheControl !== undefined) fields.push(["cache-control", cacheControl]);
-
-  const method = request.method;
-  const headers = request.headers;
-  const outcome = evaluatePreconditions(headers, method, validators);
-  if (outcome === "not-modified") return respond(null, 304, fields, options, plan);
-  if (outcome === "precondition-failed") return respond(null, 412, [], options, plan);
-
-  const contentType = (plan !== null ? plan.contentType : options.contentType) ??
-    contentTypeFor(realPath);
-  const isHead = method === "HEAD";
-  let rangeHeader = method === "GET" ? headers.get("range") : null;
-  if (rangeHeader !== null) {
-    const ifRange = headers.get("if-range");
-    if (ifRange !== null && !ifRangeMatches(ifRange, validators)) rangeHeader = null;
-  }
-  const range = parseRange(rangeHeader, size, {
-    maxRanges: options.maxRanges ?? DEFAULT_MAX_RANGES,
-  });
-  const bodyOptions = { chunkSize: options.chunkSize };
-
-  if (range.kind === "unsatisfiable") {
-    fields.push(["content-range", `bytes */${size}`]);
-    return respond(null, 416, fields, options, plan);
-  }
-  if (range.kind === "satisfiable" && range.ranges.length > 1) {
-    const multipart = multipartByteranges(realPath, identity, range.ranges, contentType);
-    fields.push(["content-type", multipart.contentType]);
-    fields.push(["content-length", String(multipart.byteLength)]);
-    const body = isHead ? null : new FileBody(multipart.parts, bodyOptions);
-    return respond(body, 206, fields, options, plan);
-  }
-  let status = 200;
-  let offset = 0;
-  let length = size;
-  if (range.kind === "satisfiable") {
-    const { start, end } = range.ranges[0];
-    status = 206;
-    offset = start;
-    length = end - start + 1;
-    fields.push(["content-range", `bytes ${start}-${end}/${size}`]);
-  }
-  fields.push(["content-type", contentType]);
-  fields.push(["content-length", String(length)]);
-  if (isHead) return respond(null, status, fields, options, plan);
-  const parts: BodyPart[] = [{ path: realPath, offset, length, identity }];
-  return respond(new FileBody(parts, bodyOptions), status, fields, options, plan);
+  return toResponse(fileAnswer(request.method, request.headers, realPath, stat, options));
 }
-
-/** Shared default: the per-options field plan is cached by object identity. */
-const NO_OPTIONS: FileResponseOptions = {};
-
-/** Option-derived header values, validated once per options object (see `fieldPlan`). */
-interface FieldPlan {
-  /** `options.headers` as Deno stores them (validated, normalised). */
-  readonly base: HeaderPair[];
-  /** `options.cacheControl`, normalised. */
-  readonly cacheControl: string | undefined;
-  /** `options.contentType`, normalised. */
-  readonly contentType: string | undefined;
-}
-
-/** Fields `fileResponseFromStat` sets itself; options that also set one take the slow path. */
-const OWN_FIELDS = new Set([
-  "accept-ranges",
-  "etag",
-  "last-modified",
-  "cache-control",
-  "content-range",
-  "content-type",
-  "content-length",
-]);
-
-const plans = new WeakMap<FileResponseOptions, FieldPlan | null>();
 
 /**
- * The validated option fields for the fast path, or null when responses for these options
- * must be built with the public constructor (values it would reject, names colliding with the
- * fields set here, or no fast path in this Deno).
+ * The answer for the file at `realPath` as an {@linkcode EntityResponse} (the form the zero-copy
+ * engine writes without a `Response`); `headers` is anything with `get(name)`.
  */
-function fieldPlan(options: FileResponseOptions): FieldPlan | null {
-  let plan = plans.get(options);
-  if (plan === undefined) {
-    plan = makeFieldPlan(options);
-    plans.set(options, plan);
-  }
-  return plan;
+export function fileAnswer(
+  method: string,
+  headers: { get(name: string): string | null },
+  realPath: string,
+  stat: FileStat,
+  options: FileResponseOptions = NO_OPTIONS,
+): EntityResponse {
+  return answerEntity(method, headers, fileEntity(realPath, stat), prepareFields(options));
 }
 
-function makeFieldPlan(options: FileResponseOptions): FieldPlan | null {
-  const extra = options.headers ?? {};
-  for (const name of Object.keys(extra)) if (OWN_FIELDS.has(name.toLowerCase())) return null;
-  const base = validatedFields(extra);
-  if (base === null) return null;
-  let cacheControl: string | undefined;
-  if (options.cacheControl !== undefined) {
-    const checked = validatedFields({ "cache-control": options.cacheControl });
-    if (checked === null) return null;
-    cacheControl = checked[0][1];
-  }
-  let contentType: string | undefined;
-  if (options.contentType !== undefined) {
-    const checked = validatedFields({ "content-type": options.contentType });
-    if (checked === null) return null;
-    contentType = checked[0][1];
-  }
-  return { base, cacheControl, contentType };
-}
+/** Shared default: the prepared fields are cached by options object. */
+const NO_OPTIONS: FileResponseOptions = {};
 
-/** The response with `options.headers` followed by `fields`. */
-function respond(
-  body: FileBody | null,
-  status: number,
-  fields: HeaderPair[],
-  options: FileResponseOptions,
-  plan: FieldPlan | null,
-): Response {
-  if (plan !== null) {
-    return trustedResponse(
-      body,
-      status,
-      plan.base.length === 0 ? fields : [...plan.base, ...fields],
-    );
-  }
-  const headers: Record<string, string> = { ...options.headers };
-  for (const [name, value] of fields) headers[name] = value;
-  return new Response(body, { status, headers });
-}
-
-/** A short 404 with `extra` headers. */
-function notFound(extra: Readonly<Record<string, string>> | undefined): Response {
-  return new Response("not found\n", {
-    status: 404,
-    headers: { ...extra, "content-type": "text/plain; charset=utf-8" },
-  });
+/** A short 404 with the option headers. */
+function notFound(options: FileResponseOptions): Response {
+  return toResponse(textResponse(404, "not found\n", prepareFields(options).base));
 }

@@ -39,6 +39,7 @@ export {
   chunkHeader,
   CONTINUE_100,
   encodeChunk,
+  type HeaderField,
   httpDate,
   isBodylessStatus,
   LAST_CHUNK,
@@ -48,5 +49,6 @@ export {
   responseKeepsAlive,
   serializeResponseHead,
   statusText,
+  writeResponseHead,
 } from "./response_head.ts";
 export { errorResponseBytes } from "./error_response.ts";

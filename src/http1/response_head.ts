@@ -99,32 +99,20 @@ function fieldAction(lowerName: string): number {
   }
 }
 
-/** Lengths of the names {@linkcode fieldAction} cares about, to skip lower-casing the rest. */
-function mayNeedAction(name: string): boolean {
+/** 0, or what {@linkcode fieldAction} says; only names of its lengths are lower-cased. */
+function actionFor(name: string): number {
   const n = name.length;
-  return n === 4 || n === 10 || n === 14 || n === 16 || n === 17;
+  if (n !== 4 && n !== 10 && n !== 14 && n !== 16 && n !== 17) return 0;
+  return fieldAction(name.toLowerCase());
 }
 
-/**
- * Field names and values of the head being serialized, alternating (module state: serializing
- * is synchronous, and reusing one array avoids garbage).
- */
-const fields: string[] = [];
-let fieldsLength = 0;
-let appDate = false;
+/** A header field as `[name, value]`. */
+export type HeaderField = readonly [name: string, value: string];
 
-function collect(name: string, value: string, lowerName: string): void {
-  if (mayNeedAction(lowerName)) {
-    const action = fieldAction(lowerName);
-    if (action === 1) return;
-    if (action === 2) appDate = true;
-  }
-  fields[fieldsLength++] = name;
-  fields[fieldsLength++] = value;
-}
-
-function collectFromHeaders(value: string, name: string): void {
-  collect(name, value, name);
+/** Writes the latin1 text `s` at `o` (no checks: used for text made here). */
+function writeText(out: Uint8Array, o: number, s: string): number {
+  for (let i = 0; i < s.length; i++) out[o++] = s.charCodeAt(i);
+  return o;
 }
 
 /**
@@ -158,64 +146,77 @@ function writeField(out: Uint8Array, o: number, name: string, value: string): nu
 }
 
 /**
- * Serializes a response head: status line, the app's header fields (minus framing and hop-by-hop
- * fields), `date` (unless the app set one), `connection` when needed, and `content-length` or
- * `transfer-encoding: chunked` as {@linkcode responseFraming} decides. Content-Length is never
- * sent with 1xx or 204 (RFC 9110 §8.6). Throws a TypeError for an invalid field name or value
- * (header injection) and a RangeError for an invalid status or length. The returned bytes are a
- * view of a shared slab: write them, keep them as long as needed, but do not modify or transfer
- * their buffer.
+ * The response-head serializer (the only one: the engine writes every head through it, the
+ * codec's {@linkcode serializeResponseHead} wraps it). Writes into `out` at `at`: the status
+ * line, `fields` in order (minus framing and hop-by-hop fields, RFC 9112 §6, §9.6; RFC 9110
+ * §7.6.1), `date` (unless given, RFC 9110 §6.6.1), `connection` when needed, and `content-length`
+ * or `transfer-encoding: chunked` as {@linkcode responseFraming} decides; Content-Length is never
+ * sent with 1xx or 204 (RFC 9110 §8.6). Every name and value is checked while it is copied, so no
+ * value can inject a line break. Returns the offset after the head, or -1 when it does not fit in
+ * `out` (nothing useful was written then). Throws a TypeError for an invalid field name or value
+ * and a RangeError for an invalid status or length.
  */
-export function serializeResponseHead(
+export function writeResponseHead(
+  out: Uint8Array,
+  at: number,
   status: number,
-  headers: Headers | [string, string][],
+  fields: readonly HeaderField[],
   opts: ResponseHeadOptions,
-): Uint8Array {
+): number {
   const line = statusLine(status);
   const length = opts.contentLength;
   if (length !== null && !(Number.isSafeInteger(length) && length >= 0)) {
     throw new RangeError(`invalid content length ${length}`);
   }
-  fieldsLength = 0;
-  appDate = false;
-  if (headers instanceof Headers) {
-    // forEach is ~5x faster than the Headers iterator in Deno; names come lower-cased.
-    headers.forEach(collectFromHeaders);
-  } else {
-    for (let i = 0; i < headers.length; i++) {
-      const name = headers[i][0];
-      collect(name, headers[i][1], mayNeedAction(name) ? name.toLowerCase() : name);
-    }
+  const end = out.byteLength;
+  // fields are checked for room one by one; 128 bytes cover the engine's own fields
+  if (at + line.length + 128 > end) return -1;
+  let o = writeText(out, at, line);
+  let appDate = false;
+  for (let i = 0; i < fields.length; i++) {
+    const name = fields[i][0];
+    const value = fields[i][1];
+    const action = actionFor(name);
+    if (action === 1) continue;
+    if (action === 2) appDate = true;
+    if (o + name.length + value.length + 4 + 128 > end) return -1;
+    o = writeField(out, o, name, value);
   }
-  if (!appDate) {
-    fields[fieldsLength++] = "date";
-    fields[fieldsLength++] = httpDate();
-  }
+  if (!appDate) o = writeText(out, o, "date: " + httpDate() + "\r\n");
   const framing = responseFraming(status, opts);
-  if (!(opts.keepAlive && framing !== "close")) {
-    fields[fieldsLength++] = "connection";
-    fields[fieldsLength++] = "close";
-  } else if (opts.versionMinor === 0) {
-    fields[fieldsLength++] = "connection";
-    fields[fieldsLength++] = "keep-alive";
-  }
+  if (!(opts.keepAlive && framing !== "close")) o = writeText(out, o, "connection: close\r\n");
+  else if (opts.versionMinor === 0) o = writeText(out, o, "connection: keep-alive\r\n");
   if (length !== null && status >= 200 && status !== 204) {
-    fields[fieldsLength++] = "content-length";
-    fields[fieldsLength++] = String(length);
-  } else if (framing === "chunked") {
-    fields[fieldsLength++] = "transfer-encoding";
-    fields[fieldsLength++] = "chunked";
-  }
-
-  // Written piece by piece from flat strings: charCodeAt on one concatenated (cons) string was
-  // measured ~3x slower than this.
-  let n = line.length + 2;
-  for (let i = 0; i < fieldsLength; i += 2) n += fields[i].length + fields[i + 1].length + 4;
-  const out = allocBytes(n);
-  let o = 0;
-  for (let i = 0; i < line.length; i++) out[o++] = line.charCodeAt(i);
-  for (let i = 0; i < fieldsLength; i += 2) o = writeField(out, o, fields[i], fields[i + 1]);
+    o = writeText(out, o, "content-length: " + length + "\r\n");
+  } else if (framing === "chunked") o = writeText(out, o, "transfer-encoding: chunked\r\n");
   out[o++] = 0x0d;
   out[o++] = 0x0a;
-  return out;
+  return o;
+}
+
+/** `headers` as pairs (names lower-cased by `Headers`); arrays are returned as they are. */
+function fieldList(headers: Headers | readonly HeaderField[]): readonly HeaderField[] {
+  if (!(headers instanceof Headers)) return headers;
+  const list: HeaderField[] = [];
+  // forEach is ~5x faster than the Headers iterator in Deno
+  headers.forEach((value, name) => list.push([name, value]));
+  return list;
+}
+
+/**
+ * Serializes a response head with {@linkcode writeResponseHead} into fresh bytes. The returned
+ * bytes are a view of a shared slab: write them, keep them as long as needed, but do not modify
+ * or transfer their buffer.
+ */
+export function serializeResponseHead(
+  status: number,
+  headers: Headers | readonly HeaderField[],
+  opts: ResponseHeadOptions,
+): Uint8Array {
+  const list = fieldList(headers);
+  let size = statusLine(status).length + 128;
+  for (let i = 0; i < list.length; i++) size += list[i][0].length + list[i][1].length + 4;
+  const out = allocBytes(size);
+  const n = writeResponseHead(out, 0, status, list, opts);
+  return out.subarray(0, n);
 }

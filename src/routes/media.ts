@@ -14,7 +14,16 @@
  * @module
  */
 import { Hono } from "hono";
-import { fileResponseFromStat, type FileResponseOptions } from "../file_response.ts";
+import {
+  type EntityResponse,
+  type HeaderPair,
+  prepareFields,
+  textResponse,
+  toResponse,
+} from "../entity.ts";
+import { fileAnswer, type FileResponseOptions } from "../file_response.ts";
+import { type FileRoute, withFileRoute } from "../file_route.ts";
+import type { HeaderSource } from "../media/conditional.ts";
 import { MediaPathResolver, rawPathOf } from "../media/path.ts";
 import type { ResolvedAppOptions } from "../options.ts";
 
@@ -33,7 +42,7 @@ export const CORS_MAX_AGE = "86400";
 /** HLS and DASH playlists: served with `Cache-Control: no-cache`, segments keep the configured one. */
 const PLAYLIST = /\.(m3u8|mpd)$/i;
 
-/** Routes serving `options.root` under `/media/`. */
+/** Routes serving `options.root` under `/media/`, with the prepared file path attached. */
 export function mediaRoutes(options: ResolvedAppOptions): Hono {
   const resolver = new MediaPathResolver(options.root, MEDIA_MOUNT);
   // Built once: every media response carries these.
@@ -62,36 +71,57 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     "allow": MEDIA_ALLOW,
     "content-type": "text/plain; charset=utf-8",
   };
+  let cors: readonly HeaderPair[] | null = null;
+
+  /** GET/HEAD of the raw path `rawPath` (`/media/...`): the one answer both paths give. */
+  const answer = (method: string, rawPath: string, headers: HeaderSource): EntityResponse => {
+    const resolved = resolver.resolveFile(rawPath);
+    if (resolved.kind !== "ok") {
+      cors ??= prepareFields(fileOptions).base;
+      return resolved.kind === "bad-request"
+        ? textResponse(400, "bad request\n", cors)
+        : textResponse(404, "not found\n", cors);
+    }
+    const playlist = PLAYLIST.test(resolved.path);
+    return fileAnswer(
+      method,
+      headers,
+      resolved.path,
+      resolved.stat,
+      playlist ? playlistOptions : fileOptions,
+    );
+  };
 
   const app = new Hono();
   // One handler for every method: with a single matching handler Hono's fetch returns the
   // Response synchronously (several matches are composed into an async chain), which saves a
-  // promise turn per request on the engine.
+  // promise turn per request.
   app.all("/media/*", (c) => {
     const request = c.req.raw;
     const method = request.method;
     if (method === "GET" || method === "HEAD") {
-      const resolved = resolver.resolveFile(rawPathOf(request.url));
-      if (resolved.kind === "bad-request") return text(400, "bad request\n", corsHeaders);
-      if (resolved.kind === "not-found") return text(404, "not found\n", corsHeaders);
-      const playlist = PLAYLIST.test(resolved.path);
-      return fileResponseFromStat(
-        request,
-        resolved.path,
-        resolved.stat,
-        playlist ? playlistOptions : fileOptions,
-      );
+      return toResponse(answer(method, rawPathOf(request.url), request.headers));
     }
     if (method === "OPTIONS") return new Response(null, { status: 204, headers: preflightHeaders });
     return new Response("method not allowed\n", { status: 405, headers: notAllowedHeaders });
   });
-  return app;
+  const route: FileRoute = {
+    answer(request) {
+      const method = request.method;
+      if (method !== "GET" && method !== "HEAD") return null;
+      const target = request.target;
+      if (!target.startsWith(MEDIA_MOUNT)) return null;
+      return answer(method, pathOfTarget(target), request);
+    },
+  };
+  return withFileRoute(app, route);
 }
 
-/** A short plain-text response. */
-function text(status: number, body: string, headers: Record<string, string>): Response {
-  return new Response(body, {
-    status,
-    headers: { ...headers, "content-type": "text/plain; charset=utf-8" },
-  });
+/** The path of an origin-form request-target: up to `?` or `#`, undecoded. */
+function pathOfTarget(target: string): string {
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) return target.slice(0, i);
+  }
+  return target;
 }

@@ -36,6 +36,8 @@ import {
   LAST_CHUNK,
   parseRequestHead,
   type RequestHead,
+  serializeResponseHead,
+  writeResponseHead,
 } from "../../http1/mod.ts";
 import { type BodyPart, FileChangedError, isFileSlice } from "../../file_body.ts";
 import {
@@ -51,8 +53,8 @@ import { type BodySource, BodyStream } from "./body_stream.ts";
 import type { EngineContext } from "./context.ts";
 import { Exchange } from "./exchange.ts";
 import { createRequest } from "./request.ts";
-import { writeLatin1 } from "./head_writer.ts";
-import { planResponse, type ResponsePlan } from "./response_plan.ts";
+import { planAnswer, planResponse, type ResponsePlan } from "./response_plan.ts";
+import type { EntityResponse } from "../../entity.ts";
 import {
   bodyBytesSent,
   bytesSegment,
@@ -374,6 +376,22 @@ export class Connection implements EpollHandler, BodySource {
       this.deadlineKind = "body";
       this.deadline = ctx.now() + ctx.options.bodyTimeoutMs;
     }
+    const route = ctx.fileRoute;
+    if (route !== undefined && ex.body === null && target.charCodeAt(0) === 0x2f) {
+      // the prepared file path: no Request, router, Response or stream (src/file_route.ts)
+      let answer: EntityResponse | null;
+      try {
+        answer = route.answer(ex);
+      } catch (error) {
+        this.#appFailed(ex, error);
+        return;
+      }
+      if (answer !== null) {
+        const prepared = answer;
+        ctx.loop.afterEvents(() => this.#answerSafely(ex, prepared));
+        return;
+      }
+    }
     const request = createRequest({
       method: head.method,
       url,
@@ -439,6 +457,23 @@ export class Connection implements EpollHandler, BodySource {
     }
   }
 
+  /** Writes the file route's `answer` for `ex` (if still current), never throwing. */
+  #answerSafely(ex: Exchange, answer: EntityResponse): void {
+    if (this.#exchange !== ex || this.closed || ex.responded) return;
+    try {
+      if (this.ctx.draining) ex.keepAlive = false;
+      const plan = planAnswer(answer, {
+        method: ex.head!.method,
+        versionMinor: ex.head!.versionMinor,
+        keepAlive: ex.keepAlive,
+      });
+      this.#send(ex, plan);
+    } catch (error) {
+      this.ctx.onError(error);
+      if (this.#exchange === ex) this.abort();
+    }
+  }
+
   /** Writes `response` for `ex` (if `ex` is still current). */
   #respond(ex: Exchange, response: Response): void {
     if (this.#exchange !== ex || this.closed || ex.responded) {
@@ -472,29 +507,39 @@ export class Connection implements EpollHandler, BodySource {
       this.#appFailed(ex, error);
       return;
     }
+    this.#send(ex, plan);
+  }
+
+  /** Writes the head of `plan` and queues its body; a head that cannot be written is a 500. */
+  #send(ex: Exchange, plan: ResponsePlan): void {
+    const staging = this.ctx.staging;
+    // the head goes into the staging buffer, followed by small bodies: one send for both
+    let used: number;
+    let ownHead: Uint8Array | null = null;
+    try {
+      used = writeResponseHead(staging, 0, plan.status, plan.fields, plan.head);
+      // a head larger than the staging buffer (absurd app headers) goes on its own
+      if (used < 0) ownHead = serializeResponseHead(plan.status, plan.fields, plan.head);
+    } catch (error) {
+      // an invalid field name or value (header injection) or status
+      if (plan.stream !== null) plan.stream.cancel().catch(() => {});
+      this.#appFailed(ex, error);
+      return;
+    }
     ex.responded = true;
     ex.status = plan.status;
     ex.keepAlive = plan.keepAlive;
     this.ctx.metrics?.countRequest(plan.status);
-    this.#queueResponse(ex, plan);
-  }
-
-  /** Queues head and body of `plan`, then writes as much as the socket takes. */
-  #queueResponse(ex: Exchange, plan: ResponsePlan): void {
-    const staging = this.ctx.staging;
-    const head = plan.head;
-    // the head goes into the staging buffer, followed by small bodies: one send for both
-    let used = typeof head === "string" ? writeLatin1(head, staging, 0) : head.byteLength;
-    if (typeof head !== "string") {
-      if (used <= staging.byteLength) staging.set(head, 0);
-      else used = -1;
-    }
-    if (used < 0) {
-      // a head larger than the staging buffer (absurd app headers) goes on its own
-      const bytes = typeof head === "string" ? latin1Copy(head) : head;
-      this.#out.push(bytesSegment(bytes, bytes.byteLength, "copy"));
+    if (ownHead !== null) {
+      this.#out.push(bytesSegment(ownHead, ownHead.byteLength, "copy"));
       used = 0;
     }
+    this.#queueBody(ex, plan, used);
+  }
+
+  /** Queues the body of `plan` after the head in staging[0, used), then writes. */
+  #queueBody(ex: Exchange, plan: ResponsePlan, used: number): void {
+    const staging = this.ctx.staging;
     const headLength = used;
     const staged = () => {
       if (used > 0) {
@@ -519,8 +564,8 @@ export class Connection implements EpollHandler, BodySource {
         staged();
         this.#out.push(bytesSegment(bytes, 0, "copy"));
       }
-    } else if (plan.fileBody !== null) {
-      if (!this.#queueFileParts(ex, plan.fileBody.parts, used, used)) return;
+    } else if (plan.parts !== null) {
+      if (!this.#queueFileParts(ex, plan.parts, used, used)) return;
       used = 0;
     } else if (plan.stream !== null) {
       staged();
@@ -1057,13 +1102,6 @@ export class Connection implements EpollHandler, BodySource {
       this.ctx.onError(error);
     }
   }
-}
-
-/** `text` as latin1 bytes in a buffer of its own. */
-function latin1Copy(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
 }
 
 const pathEncoder = new TextEncoder();
