@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { errno, MAX_IO } from "../../../ffi/libc.ts";
+import { errno } from "../../../ffi/libc.ts";
 import {
   EAGAIN,
   EINTR,
@@ -23,10 +23,6 @@ import {
   EPOLLIN,
   EPOLLOUT,
   EPOLLRDHUP,
-  O_CLOEXEC,
-  O_CREAT,
-  O_EXCL,
-  O_WRONLY,
   SHUT_WR,
 } from "../../../ffi/constants.ts";
 import type { SocketAddress } from "../../../ffi/structs.ts";
@@ -36,33 +32,28 @@ import {
   LAST_CHUNK,
   parseRequestHead,
   type RequestHead,
-  serializeResponseHead,
-  writeResponseHead,
 } from "../../http1/mod.ts";
-import { type BodyPart, FileChangedError, isFileSlice } from "../../file_body.ts";
+import type { FileIdentity } from "../../file_body.ts";
+import type { EntityResponse } from "../../entity.ts";
 import {
   BodyAbortedError,
   BodyTimeoutError,
   type BodyToFileOptions,
   BodyTooLargeError,
 } from "../../request_body.ts";
-import { type EpollHandler, SyscallError } from "./loop.ts";
-import { SPLICE_AGAIN, SPLICE_EOF } from "./splice.ts";
-import type { OpenFile } from "./file_cache.ts";
+import type { EpollHandler } from "./loop.ts";
 import { type BodySource, BodyStream } from "./body_stream.ts";
 import type { EngineContext } from "./context.ts";
+import { Deadline } from "./deadlines.ts";
 import { Exchange } from "./exchange.ts";
-import { createRequest } from "./request.ts";
+import { InputBuffer, READ_RESERVE } from "./input_buffer.ts";
+import { type OutputDeps, queueBody, writeHead } from "./output_plan.ts";
+import { createRequest, requestUrl } from "./request.ts";
 import { planAnswer, planResponse, type ResponsePlan } from "./response_plan.ts";
-import type { EntityResponse } from "../../entity.ts";
-import {
-  bodyBytesSent,
-  bytesSegment,
-  chunkSegment,
-  Seg,
-  type Segment,
-  type StreamSegment,
-} from "./segments.ts";
+import { libcSendIO, sendChain, SendResult, type SendSink } from "./send_chain.ts";
+import { bytesSegment, chunkSegment, Seg, type Segment, type StreamSegment } from "./segments.ts";
+import { openUploadFile, spliceStep, UploadStep } from "./upload_sink.ts";
+import type { OpenFile } from "./file_cache.ts";
 
 /** Bytes of an unread request body the engine reads and drops to keep a connection alive. */
 const MAX_DRAIN_BYTES = 256 * 1024;
@@ -70,20 +61,13 @@ const MAX_DRAIN_BYTES = 256 * 1024;
 const LINGER_MS = 2_000;
 /** Most bytes a lingering connection drops before closing anyway. */
 const MAX_LINGER_BYTES = 1024 * 1024;
-/** Free space kept when reading into a connection's own input buffer. */
-const READ_RESERVE = 16 * 1024;
-
-/** What the connection waits for when its deadline passes. */
-type DeadlineKind = "header" | "idle" | "body" | "send" | "linger";
 
 /** See the module documentation. */
-export class Connection implements EpollHandler, BodySource {
+export class Connection implements EpollHandler, BodySource, SendSink, OutputDeps {
   /** The socket is closed; nothing may use `fd` any more. */
   closed = false;
-  /** Absolute deadline (ms since epoch) of the current wait, 0 for none. */
-  deadline: number;
-  /** What happens at the deadline. */
-  deadlineKind: DeadlineKind = "header";
+  /** What the connection waits for, and until when (one table of transitions). */
+  readonly wait: Deadline;
   #readable = true;
   #writable = true;
   #peerEof = false;
@@ -93,9 +77,7 @@ export class Connection implements EpollHandler, BodySource {
   #exchange: Exchange | null = null;
   #requests = 0;
   /** Unconsumed input (own copy: the shared read buffer is reused by every connection). */
-  #in: Uint8Array | null = null;
-  #inStart = 0;
-  #inEnd = 0;
+  readonly #in = new InputBuffer();
   readonly #out: Segment[] = [];
   #flushing = false;
   #flushDeferred = false;
@@ -106,13 +88,26 @@ export class Connection implements EpollHandler, BodySource {
 
   /** Wraps the accepted socket `fd` from `remote`. */
   constructor(readonly fd: number, readonly remote: SocketAddress, readonly ctx: EngineContext) {
-    this.deadline = ctx.now() + ctx.options.headerTimeoutMs;
+    const o = ctx.options;
+    this.wait = new Deadline({
+      header: o.headerTimeoutMs,
+      idle: o.keepAliveTimeoutMs,
+      body: o.bodyTimeoutMs,
+      send: o.sendTimeoutMs,
+      linger: LINGER_MS,
+    }, () => ctx.now());
+    this.wait.on("accepted");
     this.#env = { remoteAddr: { hostname: remote.hostname, port: remote.port, transport: "tcp" } };
+  }
+
+  /** Absolute deadline (ms since epoch) of the current wait, 0 for none. */
+  get deadline(): number {
+    return this.wait.at;
   }
 
   /** True while no request is in progress and no input is buffered. */
   get idle(): boolean {
-    return this.#exchange === null && this.#inEnd === this.#inStart;
+    return this.#exchange === null && this.#in.empty;
   }
 
   /** epoll readiness. */
@@ -147,10 +142,10 @@ export class Connection implements EpollHandler, BodySource {
   onDeadline(): void {
     if (this.closed) return;
     const ex = this.#exchange;
-    switch (this.deadlineKind) {
+    switch (this.wait.kind) {
       case "header":
         // nothing received at all: no response is owed; else 408 (RFC 9110 §15.5.9)
-        if (ex === null && this.#requests === 0 && this.#inEnd === this.#inStart) this.abort();
+        if (ex === null && this.#requests === 0 && this.#in.empty) this.abort();
         else this.#sendError(408, "request head not received in time");
         return;
       case "body":
@@ -188,7 +183,7 @@ export class Connection implements EpollHandler, BodySource {
         this.#processBuffered();
         while (!this.closed && this.#readable && this.#wantsInput()) {
           const body = this.#exchange?.body;
-          if (body?.splicing && this.#inEnd === this.#inStart) {
+          if (body?.splicing && this.#in.empty) {
             if (!this.#spliceOnce(body)) break;
           } else if (!this.#readOnce()) break;
         }
@@ -210,14 +205,13 @@ export class Connection implements EpollHandler, BodySource {
     const c = this.ctx.libc;
     let buf: Uint8Array;
     let n: number;
-    const shared = this.#inEnd === this.#inStart || this.#lingering;
+    const shared = this.#in.empty || this.#lingering;
     if (shared) {
       buf = this.ctx.readBuf;
       n = c.read(this.fd, buf, this.ctx.readBufSize);
     } else {
-      this.#reserveInput(READ_RESERVE);
-      buf = this.#in!;
-      n = c.read(this.fd, buf.subarray(this.#inEnd), BigInt(buf.byteLength - this.#inEnd));
+      buf = this.#in.room(READ_RESERVE);
+      n = c.read(this.fd, buf, BigInt(buf.byteLength));
     }
     if (n < 0) {
       const code = errno();
@@ -236,9 +230,7 @@ export class Connection implements EpollHandler, BodySource {
     }
     // edge-triggered: a short read drained the socket, and bytes arriving later raise a new
     // edge; skipping the read that would only say EAGAIN saves a syscall per request
-    if (!this.#rdhup && n < (shared ? this.ctx.readBuf.byteLength : buf.byteLength - this.#inEnd)) {
-      this.#readable = false;
-    }
+    if (!this.#rdhup && n < buf.byteLength) this.#readable = false;
     if (this.#lingering) {
       this.#lingerBytes += n;
       if (this.#lingerBytes > MAX_LINGER_BYTES) this.abort();
@@ -246,48 +238,21 @@ export class Connection implements EpollHandler, BodySource {
     }
     if (shared) {
       const used = this.#process(buf, 0, n);
-      if (used < n && !this.closed && !this.#lingering) this.#keepInput(buf, used, n);
+      if (used < n && !this.closed && !this.#lingering) this.#in.keep(buf, used, n);
     } else {
-      this.#inEnd += n;
+      this.#in.appended(n);
       this.#processBuffered();
     }
     return true;
   }
 
   #processBuffered(): void {
-    if (this.#inEnd === this.#inStart || this.#in === null) return;
-    const used = this.#process(this.#in, this.#inStart, this.#inEnd);
+    const input = this.#in;
+    if (input.empty || input.buf === null) return;
+    const used = this.#process(input.buf, input.start, input.end);
     // closing (abort, lingering) resets the buffer itself
     if (this.closed || this.#lingering) return;
-    this.#inStart += used;
-    if (this.#inStart === this.#inEnd) {
-      this.#inStart = this.#inEnd = 0;
-      // drop large buffers once empty; small ones are kept for the next request
-      if (this.#in.byteLength > 65536) this.#in = null;
-    }
-  }
-
-  #keepInput(buf: Uint8Array, from: number, to: number): void {
-    const n = to - from;
-    if (this.#in === null || this.#in.byteLength < n + READ_RESERVE) {
-      this.#in = new Uint8Array(n + READ_RESERVE);
-    }
-    this.#in.set(buf.subarray(from, to), 0);
-    this.#inStart = 0;
-    this.#inEnd = n;
-  }
-
-  #reserveInput(space: number): void {
-    let buf = this.#in!;
-    if (buf.byteLength - this.#inEnd >= space) return;
-    const data = this.#inEnd - this.#inStart;
-    if (buf.byteLength - data < space) {
-      const bigger = new Uint8Array(Math.max(buf.byteLength * 2, data + space));
-      bigger.set(buf.subarray(this.#inStart, this.#inEnd), 0);
-      this.#in = buf = bigger;
-    } else buf.copyWithin(0, this.#inStart, this.#inEnd);
-    this.#inStart = 0;
-    this.#inEnd = data;
+    input.consumed(used);
   }
 
   #onEof(): void {
@@ -313,10 +278,7 @@ export class Connection implements EpollHandler, BodySource {
     while (p < end && !this.closed && !this.#lingering) {
       const ex = this.#exchange;
       if (ex === null) {
-        if (this.deadlineKind === "idle") {
-          this.deadlineKind = "header";
-          this.deadline = this.ctx.now() + this.ctx.options.headerTimeoutMs;
-        }
+        this.wait.on("head-bytes");
         const result = parseRequestHead(buf, p, end, this.ctx.limits);
         if (result.kind === "incomplete") break;
         if (result.kind === "error") {
@@ -339,25 +301,21 @@ export class Connection implements EpollHandler, BodySource {
         return end - start;
       }
       if (body.done) this.#onBodyDone(ex);
-      else this.deadline = this.ctx.now() + this.#bodyIdleMs();
+      else this.wait.on("body-progress", this.#bodyIdleMs());
     }
     return p - start;
   }
 
-  // ---- exchanges --------------------------------------------------------------------------
+  // ---- exchange: the bridge to the app ------------------------------------------------------
 
   #startExchange(head: RequestHead): void {
     const ctx = this.ctx;
     const ex = new Exchange(head);
     this.#exchange = ex;
-    this.deadline = 0;
+    this.wait.on("exchange");
     const target = head.target;
-    const host = head.host ?? ctx.localHost;
-    let url: string;
-    if (target.charCodeAt(0) === 0x2f) url = `http://${host}${target}`;
-    else if (/^https?:\/\/[^/?#]+/i.test(target)) url = target; // RFC 9112 §3.2.2
-    else if (target === "*") url = `http://${host}/*`;
-    else {
+    const url = requestUrl(target, head.host ?? ctx.localHost);
+    if (url === null) {
       this.#sendError(400, "unsupported request-target form");
       return;
     }
@@ -373,8 +331,7 @@ export class Connection implements EpollHandler, BodySource {
         ctx.options.maxBodyBytes,
         head.expectContinue,
       );
-      this.deadlineKind = "body";
-      this.deadline = ctx.now() + ctx.options.bodyTimeoutMs;
+      this.wait.on("body-wait");
     }
     const route = ctx.fileRoute;
     if (route !== undefined && ex.body === null && target.charCodeAt(0) === 0x2f) {
@@ -444,19 +401,6 @@ export class Connection implements EpollHandler, BodySource {
     else this.abort();
   }
 
-  /**
-   * {@linkcode #respond}, never throwing: it runs in promise callbacks, where an exception
-   * would be an unhandled rejection and end the process.
-   */
-  #respondSafely(ex: Exchange, response: Response): void {
-    try {
-      this.#respond(ex, response);
-    } catch (error) {
-      this.ctx.onError(error);
-      if (this.#exchange === ex) this.abort();
-    }
-  }
-
   /** Writes the file route's `answer` for `ex` (if still current), never throwing. */
   #answerSafely(ex: Exchange, answer: EntityResponse): void {
     if (this.#exchange !== ex || this.closed || ex.responded) return;
@@ -468,6 +412,19 @@ export class Connection implements EpollHandler, BodySource {
         keepAlive: ex.keepAlive,
       });
       this.#send(ex, plan);
+    } catch (error) {
+      this.ctx.onError(error);
+      if (this.#exchange === ex) this.abort();
+    }
+  }
+
+  /**
+   * {@linkcode #respond}, never throwing: it runs in promise callbacks, where an exception
+   * would be an unhandled rejection and end the process.
+   */
+  #respondSafely(ex: Exchange, response: Response): void {
+    try {
+      this.#respond(ex, response);
     } catch (error) {
       this.ctx.onError(error);
       if (this.#exchange === ex) this.abort();
@@ -510,16 +467,11 @@ export class Connection implements EpollHandler, BodySource {
     this.#send(ex, plan);
   }
 
-  /** Writes the head of `plan` and queues its body; a head that cannot be written is a 500. */
+  /** Writes the head of `plan`, queues its body and flushes; a bad head is a 500. */
   #send(ex: Exchange, plan: ResponsePlan): void {
-    const staging = this.ctx.staging;
-    // the head goes into the staging buffer, followed by small bodies: one send for both
-    let used: number;
-    let ownHead: Uint8Array | null = null;
+    let head: number | Uint8Array;
     try {
-      used = writeResponseHead(staging, 0, plan.status, plan.fields, plan.head);
-      // a head larger than the staging buffer (absurd app headers) goes on its own
-      if (used < 0) ownHead = serializeResponseHead(plan.status, plan.fields, plan.head);
+      head = writeHead(this, plan);
     } catch (error) {
       // an invalid field name or value (header injection) or status
       if (plan.stream !== null) plan.stream.cancel().catch(() => {});
@@ -530,130 +482,46 @@ export class Connection implements EpollHandler, BodySource {
     ex.status = plan.status;
     ex.keepAlive = plan.keepAlive;
     this.ctx.metrics?.countRequest(plan.status);
-    if (ownHead !== null) {
-      this.#out.push(bytesSegment(ownHead, ownHead.byteLength, "copy"));
-      used = 0;
+    let used = 0;
+    if (typeof head === "number") used = head;
+    else this.#out.push(bytesSegment(head, head.byteLength, "copy"));
+    if (!queueBody(this, plan, used, this.#out, ex.files)) {
+      this.abort();
+      return;
     }
-    this.#queueBody(ex, plan, used);
-  }
-
-  /** Queues the body of `plan` after the head in staging[0, used), then writes. */
-  #queueBody(ex: Exchange, plan: ResponsePlan, used: number): void {
-    const staging = this.ctx.staging;
-    const headLength = used;
-    const staged = () => {
-      if (used > 0) {
-        this.#out.push(bytesSegment(staging.subarray(0, used), headLength, "copy", true));
-      }
-      used = 0;
-    };
-    const bytes = plan.bytes;
-    if (bytes !== null) {
-      if (typeof bytes === "string") {
-        const room = staging.subarray(used);
-        const result = this.ctx.encoder.encodeInto(bytes, room);
-        if (result.read === bytes.length) used += result.written;
-        else {
-          staged();
-          this.#out.push(bytesSegment(this.ctx.encoder.encode(bytes), 0, "copy"));
-        }
-      } else if (used + bytes.byteLength <= staging.byteLength) {
-        staging.set(bytes, used);
-        used += bytes.byteLength;
-      } else {
-        staged();
-        this.#out.push(bytesSegment(bytes, 0, "copy"));
-      }
-    } else if (plan.parts !== null) {
-      if (!this.#queueFileParts(ex, plan.parts, used, used)) return;
-      used = 0;
-    } else if (plan.stream !== null) {
-      staged();
-      this.#out.push({
-        kind: Seg.Stream,
-        reader: plan.stream.getReader(),
-        chunked: plan.chunked,
-        remaining: plan.streamLength,
-        reading: false,
-      });
-    }
-    staged();
     this.flush();
   }
 
-  /**
-   * Queues the parts of a file body after the head (staging[0, used), body bytes from
-   * `bodyStart`). A body of at most `preadThreshold` bytes is read with pread(2) into the staging
-   * buffer, so head and body leave in one send; larger slices go out with sendfile after the
-   * head. Returns false when the connection was closed instead (file missing or truncated).
-   */
-  #queueFileParts(
-    ex: Exchange,
-    parts: readonly BodyPart[],
-    used: number,
-    bodyStart: number,
-  ): boolean {
-    const ctx = this.ctx;
-    const staging = ctx.staging;
-    let total = 0;
-    for (const part of parts) total += isFileSlice(part) ? part.length : part.byteLength;
-    const preadAll = total <= ctx.options.preadThreshold && used + total <= staging.byteLength;
-    // staging[base, used) is not queued yet; only a first segment may stay a view of the shared
-    // staging buffer (flush copies what it could not send), later ones are copies
-    let base = 0;
-    const pushStaged = () => {
-      if (used === base) return;
-      const shared = base === 0 && this.#out.length === 0;
-      const buf = shared ? staging.subarray(0, used) : staging.slice(base, used);
-      this.#out.push(bytesSegment(buf, Math.max(0, bodyStart - base), "copy", shared));
-      base = used;
-    };
-    for (const part of parts) {
-      if (!isFileSlice(part)) {
-        if (part.byteLength === 0) continue;
-        if (used + part.byteLength <= staging.byteLength) {
-          staging.set(part, used);
-          used += part.byteLength;
-        } else {
-          pushStaged();
-          this.#out.push(bytesSegment(part, 0, "copy"));
-        }
-        continue;
-      }
-      if (part.length === 0) continue;
-      let file: OpenFile;
-      try {
-        file = ctx.files.acquire(part.path, part.identity, ctx.now());
-      } catch (error) {
-        // the file vanished or was replaced after the app's stat; the head promised bytes that do
-        // not exist (a replacement is an expected race with live ingest: the client retries)
-        if (!(error instanceof FileChangedError)) ctx.onError(error);
-        this.#out.length = 0;
-        this.abort();
-        return false;
-      }
-      ex.files.push(file);
-      if (preadAll) {
-        const n = ctx.libc.pread(
-          file.fd,
-          staging.subarray(used, used + part.length),
-          BigInt(part.length),
-          BigInt(part.offset),
-        );
-        if (n !== part.length) {
-          // truncated file: the head promised bytes that do not exist any more
-          this.#out.length = 0;
-          this.abort();
-          return false;
-        }
-        used += n;
-        continue;
-      }
-      pushStaged();
-      this.#out.push({ kind: Seg.File, file, pos: part.offset, end: part.offset + part.length });
-    }
-    pushStaged();
-    return true;
+  // ---- output planning dependencies (OutputDeps) -------------------------------------------
+
+  /** Shared staging buffer. */
+  get staging(): Uint8Array {
+    return this.ctx.staging;
+  }
+
+  /** UTF-8 encoder. */
+  get encoder(): TextEncoder {
+    return this.ctx.encoder;
+  }
+
+  /** Bodies up to this many bytes leave with the head. */
+  get preadThreshold(): number {
+    return this.ctx.options.preadThreshold;
+  }
+
+  /** An open file for a slice, from the server's cache. */
+  acquire(part: { path: string; identity: FileIdentity }): OpenFile {
+    return this.ctx.files.acquire(part.path, part.identity, this.ctx.now());
+  }
+
+  /** pread(2) of `buf.byteLength` bytes at `offset`. */
+  pread(fd: number, buf: Uint8Array, offset: number): number {
+    return this.ctx.libc.pread(fd, buf, BigInt(buf.byteLength), BigInt(offset));
+  }
+
+  /** Reports an unexpected error. */
+  onError(error: unknown): void {
+    this.ctx.onError(error);
   }
 
   // ---- output -----------------------------------------------------------------------------
@@ -662,7 +530,7 @@ export class Connection implements EpollHandler, BodySource {
   flush(): void {
     if (this.#flushing || this.closed) return;
     this.#flushing = true;
-    let finished: boolean;
+    let finished = false;
     try {
       finished = this.#flushSegments();
     } finally {
@@ -682,98 +550,61 @@ export class Connection implements EpollHandler, BodySource {
     if (finished && ex !== null && !this.closed) this.#onResponseWritten(ex);
   }
 
-  /** Returns true when the current response has been written completely. */
+  /** Runs the send chain; returns true when the current response has been written completely. */
   #flushSegments(): boolean {
-    const ctx = this.ctx;
-    const c = ctx.libc;
-    const metrics = ctx.metrics;
-    let budget = ctx.options.sendfileMaxChunk;
-    while (!this.closed) {
-      const seg = this.#out[0];
-      if (seg === undefined) {
-        const ex = this.#exchange;
-        return ex !== null && ex.responded && !ex.written;
-      }
-      if (!this.#writable) return false;
-      if (budget <= 0) {
+    if (this.closed) return false;
+    if (!this.#writable) return this.#out.length === 0 && this.#responseComplete();
+    const result = sendChain(
+      libcSendIO(),
+      this.fd,
+      this.#out,
+      this.ctx.options.sendfileMaxChunk,
+      this,
+    );
+    switch (result) {
+      case SendResult.Done:
+        return this.#responseComplete();
+      case SendResult.Again:
+        this.#writable = false;
+        if (this.ctx.metrics) this.ctx.metrics.eagainWaits++;
+        this.wait.on("sending");
+        return false;
+      case SendResult.Budget:
         this.#deferFlush();
         return false;
-      }
-      if (seg.kind === Seg.Bytes) {
-        const len = seg.buf.byteLength - seg.off;
-        // No MSG_MORE before a sendfile: measured on loopback (Linux 6.18), send(head,
-        // MSG_MORE) + sendfile(64 KiB) took ~80 µs in sendfile against ~20 µs when the head goes
-        // out on its own (likely the head pushing the skb past the 64 KiB GSO limit), so 64 KiB
-        // ranges ran at half the rate. TCP_CORK is avoided too (40 ms delayed-ACK stalls). Small
-        // bodies share the head's packet through the pread path instead.
-        const n = c.send(
-          this.fd,
-          seg.off === 0 ? seg.buf : seg.buf.subarray(seg.off),
-          BigInt(len),
-          0,
-        );
-        if (n < 0) {
-          if (!this.#writeFailed()) return false;
-          continue;
-        }
-        const body = bodyBytesSent(seg, n);
-        if (body > 0) {
-          this.#exchange!.bytes += body;
-          if (metrics) metrics.bytesSent[seg.path] += body;
-        }
-        seg.off += n;
-        budget -= n;
-        if (seg.off === seg.buf.byteLength) this.#out.shift();
-        this.#progress();
-      } else if (seg.kind === Seg.File) {
-        const want = Math.min(seg.end - seg.pos, budget, MAX_IO);
-        ctx.offset[0] = BigInt(seg.pos);
-        const n = c.sendfile(this.fd, seg.file.fd, ctx.offsetBytes, BigInt(want));
-        if (metrics) metrics.sendfileCalls++;
-        if (n < 0) {
-          if (!this.#writeFailed()) return false;
-          continue;
-        }
-        if (n === 0) {
-          // the file is shorter than the slice the head promised: the response cannot be
-          // completed, so the connection is closed (the client sees a short body, not a hang)
-          this.abort();
-          return false;
-        }
-        seg.pos += n;
-        budget -= n;
-        this.#exchange!.bytes += n;
-        if (metrics) metrics.bytesSent.sendfile += n;
-        if (seg.pos === seg.end) this.#out.shift();
-        this.#progress();
-      } else {
+      case SendResult.Stream: {
+        const seg = this.#out[0] as StreamSegment;
         if (!seg.reading) this.#readStream(seg);
         return false;
       }
+      default:
+        // the peer is gone, or the file is shorter than the slice the head promised: the
+        // response cannot be completed (the client sees a short body, not a hang)
+        this.abort();
+        return false;
     }
-    return false;
   }
 
-  /** Handles a failed send/sendfile; returns true to retry (EINTR). */
-  #writeFailed(): boolean {
-    const code = errno();
-    if (code === EAGAIN) {
-      this.#writable = false;
-      if (this.ctx.metrics) this.ctx.metrics.eagainWaits++;
-      this.deadlineKind = "send";
-      this.deadline = this.ctx.now() + this.ctx.options.sendTimeoutMs;
-      return false;
-    }
-    if (code === EINTR) return true;
-    // EPIPE, ECONNRESET...: the client is gone
-    this.abort();
-    return false;
+  #responseComplete(): boolean {
+    const ex = this.#exchange;
+    return ex !== null && ex.responded && !ex.written;
   }
 
-  #progress(): void {
-    if (this.deadlineKind === "send") {
-      this.deadline = this.ctx.now() + this.ctx.options.sendTimeoutMs;
-    }
+  /** SendSink: body bytes left. */
+  bodySent(n: number, path: "copy" | "stream" | "sendfile"): void {
+    this.#exchange!.bytes += n;
+    const metrics = this.ctx.metrics;
+    if (metrics) metrics.bytesSent[path] += n;
+  }
+
+  /** SendSink: a sendfile call was made. */
+  sendfileCalled(): void {
+    if (this.ctx.metrics) this.ctx.metrics.sendfileCalls++;
+  }
+
+  /** SendSink: bytes left. */
+  progressed(): void {
+    this.wait.on("send-progress");
   }
 
   #deferFlush(): void {
@@ -857,12 +688,14 @@ export class Connection implements EpollHandler, BodySource {
     else this.#out.unshift(bytesSegment(data, 0, "stream"));
   }
 
+  // ---- keep-alive ---------------------------------------------------------------------------
+
   /** The whole response is written. */
   #onResponseWritten(ex: Exchange): void {
     ex.written = true;
     this.#log(ex);
     this.#releaseFiles(ex);
-    if (this.deadlineKind === "send") this.deadline = 0;
+    this.wait.on("written");
     const body = ex.body;
     if (!ex.keepAlive || this.#peerEof) {
       body?.fail(new BodyAbortedError(new Error("connection closed")));
@@ -877,8 +710,7 @@ export class Connection implements EpollHandler, BodySource {
       }
       // the rest of the body is read and dropped unless the app is still reading it
       if (!body.stream.locked) body.discarding = true;
-      this.deadlineKind = "body";
-      this.deadline = this.ctx.now() + this.ctx.options.bodyTimeoutMs;
+      this.wait.on("body-wait");
       this.#drive();
       return;
     }
@@ -889,7 +721,7 @@ export class Connection implements EpollHandler, BodySource {
     if (ex.written) {
       if (ex.body?.complete) this.#nextExchange();
       else this.#closeGracefully();
-    } else if (this.deadlineKind === "body") this.deadline = 0;
+    } else this.wait.on("body-done");
   }
 
   #nextExchange(): void {
@@ -899,13 +731,12 @@ export class Connection implements EpollHandler, BodySource {
       this.#closeGracefully();
       return;
     }
-    this.deadlineKind = "idle";
-    this.deadline = this.ctx.now() + this.ctx.options.keepAliveTimeoutMs;
+    this.wait.on("keep-alive");
     // pipelined requests already buffered, then the socket
     this.#drive();
   }
 
-  // ---- request body source ------------------------------------------------------------------
+  // ---- request body source and upload sink ----------------------------------------------------
 
   /** The app asked for body bytes. */
   onBodyPull(body: BodyStream): void {
@@ -922,8 +753,7 @@ export class Connection implements EpollHandler, BodySource {
         this.flush();
       }
     }
-    this.deadlineKind = "body";
-    this.deadline = this.ctx.now() + this.ctx.options.bodyTimeoutMs;
+    this.wait.on("body-wait");
     this.#drive();
   }
 
@@ -949,10 +779,11 @@ export class Connection implements EpollHandler, BodySource {
         reject(new BodyAbortedError(new Error("connection closed")));
         return;
       }
-      const c = this.ctx.libc;
-      const fd = c.open(encodePath(path), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644);
-      if (fd < 0) {
-        reject(new SyscallError(`open ${path}`, errno()));
+      let fd: number;
+      try {
+        fd = openUploadFile(this.ctx.libc, path);
+      } catch (error) {
+        reject(error);
         return;
       }
       body.beginFile(fd, options.maxBytes, resolve, reject);
@@ -962,55 +793,39 @@ export class Connection implements EpollHandler, BodySource {
         this.#out.push(bytesSegment(CONTINUE_100, CONTINUE_100.byteLength, "copy"));
         this.flush();
       }
-      this.deadlineKind = "body";
-      this.deadline = this.ctx.now() + this.#spliceIdleMs;
+      this.wait.on("body-wait", this.#spliceIdleMs);
       this.#drive();
     });
   }
 
-  /**
-   * Moves body bytes socket → pipe → file. Content-Length bodies splice what remains; chunked
-   * bodies splice the rest of the current chunk and read framing (and whatever follows it) the
-   * ordinary way. Returns false when reading should stop.
-   */
+  /** One splice step of an upload; returns false when reading should stop. */
   #spliceOnce(body: BodyStream): boolean {
-    const decoder = body.decoder;
-    const max = decoder === null ? body.remaining : decoder.payloadRemainingInChunk;
-    if (max <= 0) return this.#readOnce(); // chunk framing: parsed in JS
-    const splicer = this.ctx.splicer();
-    const calls = splicer.calls;
-    let n: number;
-    try {
-      n = splicer.step(this.fd, body.fileFd, max);
-    } catch (error) {
-      const socketSide = error instanceof SyscallError && error.call.startsWith("splice(socket");
-      body.fail(socketSide ? new BodyAbortedError(error) : error as Error);
-      if (socketSide) this.abort();
-      return false;
-    } finally {
-      if (this.ctx.metrics) this.ctx.metrics.spliceCalls += splicer.calls - calls;
+    const metrics = this.ctx.metrics;
+    const step = spliceStep(this.ctx.splicer(), this.fd, body, (calls) => {
+      if (metrics) metrics.spliceCalls += calls;
+    });
+    switch (step) {
+      case UploadStep.Framing:
+        return this.#readOnce(); // chunk framing: parsed in JS
+      case UploadStep.Again:
+        this.#readable = false;
+        return false;
+      case UploadStep.Eof:
+        this.#readable = false;
+        this.#onEof();
+        return false;
+      case UploadStep.SocketFailed:
+        this.abort();
+        return false;
+      case UploadStep.BodyFailed:
+        return false;
     }
-    if (n === SPLICE_AGAIN) {
-      this.#readable = false;
-      return false;
-    }
-    if (n === SPLICE_EOF) {
-      this.#readable = false;
-      this.#onEof();
-      return false;
-    }
-    try {
-      body.spliced(n);
-    } catch (error) {
-      body.fail(error as Error);
-      return false;
-    }
-    this.deadline = this.ctx.now() + this.#bodyIdleMs();
+    this.wait.on("body-progress", this.#bodyIdleMs());
     if (body.done) this.#onBodyDone(this.#exchange!);
     return true;
   }
 
-  // ---- closing ------------------------------------------------------------------------------
+  // ---- errors, linger, logging ---------------------------------------------------------------
 
   /** Sends a complete error response and closes after it. */
   #sendError(status: number, reason: string): void {
@@ -1035,8 +850,7 @@ export class Connection implements EpollHandler, BodySource {
       headEnd++;
     }
     this.#out.push(bytesSegment(bytes, headEnd + 4, "copy"));
-    this.deadlineKind = "send";
-    this.deadline = this.ctx.now() + this.ctx.options.sendTimeoutMs;
+    this.wait.on("sending");
     this.flush();
   }
 
@@ -1050,9 +864,8 @@ export class Connection implements EpollHandler, BodySource {
     this.ctx.libc.shutdown(this.fd, SHUT_WR);
     this.#lingering = true;
     this.#exchange = null;
-    this.#inStart = this.#inEnd = 0;
-    this.deadlineKind = "linger";
-    this.deadline = this.ctx.now() + LINGER_MS;
+    this.#in.clear();
+    this.wait.on("linger");
     this.#drive();
   }
 
@@ -1074,7 +887,7 @@ export class Connection implements EpollHandler, BodySource {
       if (seg.kind === Seg.Stream) seg.reader.cancel().catch(() => {});
     }
     this.#out.length = 0;
-    this.#in = null;
+    this.#in.release();
     this.ctx.onClosed(this);
   }
 
@@ -1102,11 +915,4 @@ export class Connection implements EpollHandler, BodySource {
       this.ctx.onError(error);
     }
   }
-}
-
-const pathEncoder = new TextEncoder();
-
-/** A NUL-terminated path for open(2). */
-function encodePath(path: string): Uint8Array {
-  return pathEncoder.encode(path + "\0");
 }
