@@ -109,40 +109,41 @@ function actionFor(name: string): number {
 /** A header field as `[name, value]`. */
 export type HeaderField = readonly [name: string, value: string];
 
-/** Writes the latin1 text `s` at `o` (no checks: used for text made here). */
-function writeText(out: Uint8Array, o: number, s: string): number {
-  for (let i = 0; i < s.length; i++) out[o++] = s.charCodeAt(i);
-  return o;
-}
+/** A field-value with a character outside VCHAR / obs-text / SP / HTAB (RFC 9110 §5.5). */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Names already checked to be tokens (RFC 9110 §5.1); few, they repeat on every response. */
+const goodNames = new Set<string>();
 
-/**
- * Writes `name: value\r\n` at `o` and returns the next offset. Throws a TypeError for a name
- * that is not a token or a value with a control character (no CR/LF can be injected).
- */
-function writeField(out: Uint8Array, o: number, name: string, value: string): number {
-  const nl = name.length;
-  if (nl === 0) throw new TypeError("empty header name");
-  for (let i = 0; i < nl; i++) {
+/** Throws a TypeError unless `name` is a token. */
+function checkName(name: string): void {
+  if (goodNames.has(name)) return;
+  const n = name.length;
+  if (n === 0) throw new TypeError("empty header name");
+  for (let i = 0; i < n; i++) {
     const c = name.charCodeAt(i);
     if (c > 0x7f || TCHAR[c] !== 1) {
       throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
     }
-    out[o++] = c;
   }
-  out[o++] = 0x3a;
-  out[o++] = 0x20;
-  const vl = value.length;
-  for (let i = 0; i < vl; i++) {
-    const c = value.charCodeAt(i);
-    // field-value = *( VCHAR / obs-text / SP / HTAB ) (RFC 9110 §5.5): no CR/LF, no controls.
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) {
-      throw new TypeError(`invalid character in value of header ${JSON.stringify(name)}`);
-    }
-    out[o++] = c;
+  if (goodNames.size >= 1024) goodNames.clear();
+  goodNames.add(name);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes the latin1 text `s` into `out` at `at`; returns the offset after it, or -1 when it does
+ * not fit. ASCII (the common case) goes through one `encodeInto`; text with obs-text bytes
+ * (0x80-0xFF, which UTF-8 would encode as two bytes) is redone char by char.
+ */
+function writeLatin1(out: Uint8Array, at: number, s: string): number {
+  const n = s.length;
+  if (at + n > out.byteLength) return -1;
+  const result = encoder.encodeInto(s, at === 0 ? out : out.subarray(at));
+  if (result.read !== n || result.written !== n) {
+    for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
   }
-  out[o++] = 0x0d;
-  out[o++] = 0x0a;
-  return o;
+  return at + n;
 }
 
 /**
@@ -151,10 +152,10 @@ function writeField(out: Uint8Array, o: number, name: string, value: string): nu
  * line, `fields` in order (minus framing and hop-by-hop fields, RFC 9112 §6, §9.6; RFC 9110
  * §7.6.1), `date` (unless given, RFC 9110 §6.6.1), `connection` when needed, and `content-length`
  * or `transfer-encoding: chunked` as {@linkcode responseFraming} decides; Content-Length is never
- * sent with 1xx or 204 (RFC 9110 §8.6). Every name and value is checked while it is copied, so no
- * value can inject a line break. Returns the offset after the head, or -1 when it does not fit in
- * `out` (nothing useful was written then). Throws a TypeError for an invalid field name or value
- * and a RangeError for an invalid status or length.
+ * sent with 1xx or 204 (RFC 9110 §8.6). Every name is checked to be a token and every value for
+ * control characters before anything is written, so no value can inject a line break. Returns
+ * the offset after the head, or -1 when it does not fit in `out`. Throws a TypeError for an
+ * invalid field name or value and a RangeError for an invalid status or length.
  */
 export function writeResponseHead(
   out: Uint8Array,
@@ -163,15 +164,11 @@ export function writeResponseHead(
   fields: readonly HeaderField[],
   opts: ResponseHeadOptions,
 ): number {
-  const line = statusLine(status);
+  let s = statusLine(status);
   const length = opts.contentLength;
   if (length !== null && !(Number.isSafeInteger(length) && length >= 0)) {
     throw new RangeError(`invalid content length ${length}`);
   }
-  const end = out.byteLength;
-  // fields are checked for room one by one; 128 bytes cover the engine's own fields
-  if (at + line.length + 128 > end) return -1;
-  let o = writeText(out, at, line);
   let appDate = false;
   for (let i = 0; i < fields.length; i++) {
     const name = fields[i][0];
@@ -179,19 +176,20 @@ export function writeResponseHead(
     const action = actionFor(name);
     if (action === 1) continue;
     if (action === 2) appDate = true;
-    if (o + name.length + value.length + 4 + 128 > end) return -1;
-    o = writeField(out, o, name, value);
+    checkName(name);
+    if (BAD_VALUE.test(value)) {
+      throw new TypeError(`invalid character in value of header ${JSON.stringify(name)}`);
+    }
+    s += name + ": " + value + "\r\n";
   }
-  if (!appDate) o = writeText(out, o, "date: " + httpDate() + "\r\n");
+  if (!appDate) s += "date: " + httpDate() + "\r\n";
   const framing = responseFraming(status, opts);
-  if (!(opts.keepAlive && framing !== "close")) o = writeText(out, o, "connection: close\r\n");
-  else if (opts.versionMinor === 0) o = writeText(out, o, "connection: keep-alive\r\n");
+  if (!(opts.keepAlive && framing !== "close")) s += "connection: close\r\n";
+  else if (opts.versionMinor === 0) s += "connection: keep-alive\r\n";
   if (length !== null && status >= 200 && status !== 204) {
-    o = writeText(out, o, "content-length: " + length + "\r\n");
-  } else if (framing === "chunked") o = writeText(out, o, "transfer-encoding: chunked\r\n");
-  out[o++] = 0x0d;
-  out[o++] = 0x0a;
-  return o;
+    s += "content-length: " + length + "\r\n";
+  } else if (framing === "chunked") s += "transfer-encoding: chunked\r\n";
+  return writeLatin1(out, at, s + "\r\n");
 }
 
 /** `headers` as pairs (names lower-cased by `Headers`); arrays are returned as they are. */
@@ -214,7 +212,7 @@ export function serializeResponseHead(
   opts: ResponseHeadOptions,
 ): Uint8Array {
   const list = fieldList(headers);
-  let size = statusLine(status).length + 128;
+  let size = statusLine(status).length + 160;
   for (let i = 0; i < list.length; i++) size += list[i][0].length + list[i][1].length + 4;
   const out = allocBytes(size);
   const n = writeResponseHead(out, 0, status, list, opts);
