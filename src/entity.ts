@@ -227,9 +227,8 @@ function bodyless(
 const encoder = new TextEncoder();
 
 /**
- * A short text response (`text/plain; charset=utf-8`) with `base` fields first; like a
- * `Response` made from a string, it carries no Content-Length field of its own (a server frames
- * the body from its length; HEAD gets none).
+ * A short text response (`text/plain; charset=utf-8`) with `base` fields first and an explicit
+ * Content-Length, so HEAD learns the length GET would get (RFC 9110 §9.3.2, §8.6).
  */
 export function textResponse(
   status: number,
@@ -240,7 +239,7 @@ export function textResponse(
   return {
     status,
     fields: [...base, ["content-type", "text/plain; charset=utf-8"]],
-    contentLength: null,
+    contentLength: body.byteLength,
     body,
   };
 }

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-export { createApp } from "./app.ts";
+export { createApp, requestPath } from "./app.ts";
 export type { AppOptions, IngestOptions } from "./options.ts";
 export { fileAnswer, fileResponse, fileResponseFromStat } from "./file_response.ts";
 export { answerEntity, prepareFields, textResponse, toResponse } from "./entity.ts";

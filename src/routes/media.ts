@@ -39,6 +39,9 @@ export const CORS_EXPOSE_HEADERS = "Content-Range, Content-Length, Accept-Ranges
 /** Seconds a browser may cache a preflight answer. */
 export const CORS_MAX_AGE = "86400";
 
+/** Body of the 405 answer. */
+const NOT_ALLOWED = "method not allowed\n";
+
 /** HLS and DASH playlists: served with `Cache-Control: no-cache`, segments keep the configured one. */
 const PLAYLIST = /\.(m3u8|mpd)$/i;
 
@@ -70,6 +73,7 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     ...corsHeaders,
     "allow": MEDIA_ALLOW,
     "content-type": "text/plain; charset=utf-8",
+    "content-length": String(NOT_ALLOWED.length),
   };
   let cors: readonly HeaderPair[] | null = null;
 
@@ -103,7 +107,7 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
       return toResponse(answer(method, rawPathOf(request.url), request.headers));
     }
     if (method === "OPTIONS") return new Response(null, { status: 204, headers: preflightHeaders });
-    return new Response("method not allowed\n", { status: 405, headers: notAllowedHeaders });
+    return new Response(NOT_ALLOWED, { status: 405, headers: notAllowedHeaders });
   });
   const route: FileRoute = {
     answer(request) {

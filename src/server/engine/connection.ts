@@ -31,7 +31,10 @@ import {
   errorResponseBytes,
   LAST_CHUNK,
   parseRequestHead,
+  peekRequestLine,
   type RequestHead,
+  type RequestLine,
+  requestUrl,
 } from "../../http1/mod.ts";
 import type { FileIdentity } from "../../file_body.ts";
 import type { EntityResponse } from "../../entity.ts";
@@ -48,7 +51,7 @@ import { Deadline } from "./deadlines.ts";
 import { Exchange } from "./exchange.ts";
 import { InputBuffer, READ_RESERVE } from "./input_buffer.ts";
 import { type OutputDeps, queueBody, writeHead } from "./output_plan.ts";
-import { createRequest, requestUrl } from "./request.ts";
+import { createRequest } from "./request.ts";
 import { planAnswer, planResponse, type ResponsePlan } from "./response_plan.ts";
 import { libcSendIO, sendChain, SendResult, type SendSink } from "./send_chain.ts";
 import { bytesSegment, chunkSegment, Seg, type Segment, type StreamSegment } from "./segments.ts";
@@ -282,7 +285,7 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
         const result = parseRequestHead(buf, p, end, this.ctx.limits);
         if (result.kind === "incomplete") break;
         if (result.kind === "error") {
-          this.#sendError(result.status, result.reason);
+          this.#sendError(result.status, result.reason, peekRequestLine(buf, p, end));
           return end - start;
         }
         p = result.headEnd;
@@ -314,11 +317,8 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
     this.#exchange = ex;
     this.wait.on("exchange");
     const target = head.target;
-    const url = requestUrl(target, head.host ?? ctx.localHost);
-    if (url === null) {
-      this.#sendError(400, "unsupported request-target form");
-      return;
-    }
+    // one URL for every consumer: never an empty authority, path as sent (RFC 9112 §3.2-§3.3)
+    const url = requestUrl(head.requestTarget, head.host, ctx.localHost);
     const length = head.contentLength ?? 0;
     if (head.chunked || length > 0) {
       if (length > ctx.options.maxBodyBytes) {
@@ -827,15 +827,21 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
 
   // ---- errors, linger, logging ---------------------------------------------------------------
 
-  /** Sends a complete error response and closes after it. */
-  #sendError(status: number, reason: string): void {
+  /**
+   * Sends a complete error response and closes after it; `line` is the request line of a head
+   * the codec rejected (read from the buffered input when not given).
+   */
+  #sendError(status: number, reason: string, line?: RequestLine | null): void {
     let ex = this.#exchange;
     if (ex !== null && ex.responded) {
       this.abort();
       return;
     }
     if (ex === null) {
-      ex = new Exchange(null);
+      // a rejected head: its request line, as far as it came, for the log and for HEAD
+      const input = this.#in;
+      line ??= input.buf === null ? null : peekRequestLine(input.buf, input.start, input.end);
+      ex = new Exchange(null, line);
       this.#exchange = ex;
     }
     ex.body?.fail(new BodyAbortedError(new Error(`request failed with ${status}`)));
@@ -844,7 +850,7 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
     ex.status = status;
     this.ctx.metrics?.countRequest(status);
     this.#out.length = 0;
-    const bytes = errorResponseBytes(status, reason);
+    const bytes = errorResponseBytes(status, reason, ex.method === "HEAD");
     let headEnd = 0;
     while (headEnd + 3 < bytes.length && !(bytes[headEnd] === 13 && bytes[headEnd + 3] === 10)) {
       headEnd++;
@@ -900,12 +906,15 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
     const hook = this.ctx.onResponse;
     if (hook === undefined) return;
     const head = ex.head;
+    const line = ex.line;
     try {
       hook({
         remoteAddr: this.remote.hostname,
-        method: head?.method ?? "-",
-        target: head?.target ?? "-",
-        protocol: head?.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
+        method: head?.method ?? line?.method ?? "-",
+        target: head?.target ?? line?.target ?? "-",
+        protocol: head !== null
+          ? (head.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1")
+          : line?.protocol ?? "-",
         status: ex.status,
         bytes: ex.bytes,
         referer: ex.header("referer"),

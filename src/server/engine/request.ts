@@ -211,17 +211,6 @@ Object.defineProperty(EngineRequest.prototype, Symbol.for("Deno.customInspect"),
   },
 });
 
-/**
- * The absolute URL the app sees for request-target `target` (RFC 9112 §3.2): origin form with
- * `host`, absolute form as sent, `*` as `/*`; null for an unsupported form (answered 400).
- */
-export function requestUrl(target: string, host: string): string | null {
-  if (target.charCodeAt(0) === 0x2f) return `http://${host}${target}`;
-  if (/^https?:\/\/[^/?#]+/i.test(target)) return target; // RFC 9112 §3.2.2
-  if (target === "*") return `http://${host}/*`;
-  return null;
-}
-
 /** Creates the request the app sees for `parts`. */
 export function createRequest(parts: RequestParts): Request {
   return new EngineRequest(parts) as unknown as Request;
