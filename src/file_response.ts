@@ -19,6 +19,7 @@
 import type { Context } from "hono";
 import {
   answerEntity,
+  type Entity,
   type EntityOptions,
   type EntityResponse,
   prepareFields,
@@ -26,6 +27,8 @@ import {
   toResponse,
 } from "./entity.ts";
 import { fileEntity } from "./file_entity.ts";
+import { type BodyPart, sliceParts } from "./file_body.ts";
+import { formatHttpDate } from "./media/http_date.ts";
 import { type FileStat, statFile } from "./media/stat.ts";
 
 /** Options of {@linkcode fileResponse}. */
@@ -88,6 +91,61 @@ export function fileAnswer(
   options: FileResponseOptions = NO_OPTIONS,
 ): EntityResponse {
   return answerEntity(method, headers, fileEntity(realPath, stat), prepareFields(options));
+}
+
+/**
+ * A body of known length assembled from parts (bytes and file slices), e.g. a generated fMP4
+ * segment whose sample data stays in the source file; answered by {@linkcode virtualResponse}
+ * with exactly the conditional and range rules of a file.
+ */
+export interface VirtualBody {
+  /** The parts in order. */
+  readonly parts: readonly BodyPart[];
+  /** Total byte length of the parts. */
+  readonly byteLength: number;
+  /** Strong ETag (quoted) of this body: equal tags must mean equal bytes. */
+  readonly etag: string;
+  /** Last-Modified, in ms since the epoch (e.g. the source file's mtime). */
+  readonly lastModifiedMs: number;
+  /** Content-Type of the body. */
+  readonly contentType: string;
+}
+
+/** `body` as an {@linkcode Entity}: its spans are narrowed parts. */
+export function virtualEntity(body: VirtualBody): Entity {
+  return {
+    size: body.byteLength,
+    etag: body.etag,
+    lastModifiedMs: Math.floor(body.lastModifiedMs / 1000) * 1000,
+    lastModified: formatHttpDate(body.lastModifiedMs),
+    contentType: body.contentType,
+    parts: (offset, length) =>
+      offset === 0 && length === body.byteLength
+        ? body.parts
+        : sliceParts(body.parts, offset, length),
+  };
+}
+
+/**
+ * Answers `request` with a {@linkcode VirtualBody}: 200/206/304/412/416, If-Range, multipart
+ * ranges and HEAD exactly as {@linkcode fileResponse} does for a file (RFC 9110 §13, §14).
+ */
+export function virtualResponse(
+  request: Request,
+  body: VirtualBody,
+  options: FileResponseOptions = NO_OPTIONS,
+): Response {
+  return toResponse(virtualAnswer(request.method, request.headers, body, options));
+}
+
+/** {@linkcode virtualResponse} as an {@linkcode EntityResponse} (for a file route). */
+export function virtualAnswer(
+  method: string,
+  headers: { get(name: string): string | null },
+  body: VirtualBody,
+  options: FileResponseOptions = NO_OPTIONS,
+): EntityResponse {
+  return answerEntity(method, headers, virtualEntity(body), prepareFields(options));
 }
 
 /** Shared default: the prepared fields are cached by options object. */
