@@ -29,7 +29,6 @@ import type { SocketAddress } from "../../../ffi/structs.ts";
 import {
   CONTINUE_100,
   errorResponseBytes,
-  LAST_CHUNK,
   parseRequestHead,
   peekRequestLine,
   type RequestHead,
@@ -54,7 +53,8 @@ import { type OutputDeps, queueBody, writeHead } from "./output_plan.ts";
 import { createRequest } from "./request.ts";
 import { planAnswer, planResponse, type ResponsePlan } from "./response_plan.ts";
 import { libcSendIO, sendChain, SendResult, type SendSink } from "./send_chain.ts";
-import { bytesSegment, chunkSegment, Seg, type Segment, type StreamSegment } from "./segments.ts";
+import { bytesSegment, Seg, type Segment, type StreamSegment } from "./segments.ts";
+import { StreamStep, takeStreamResult } from "./stream_output.ts";
 import { openUploadFile, spliceStep, UploadStep } from "./upload_sink.ts";
 import type { OpenFile } from "./file_cache.ts";
 
@@ -631,9 +631,17 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
           return;
         }
         try {
-          if (result.done) this.#endStream(ex, seg);
-          else this.#queueChunk(ex, seg, result.value);
-          if (!this.closed) this.flush();
+          const step = takeStreamResult(this.#out, seg, result, ctx.encoder);
+          if (step === StreamStep.Overlong) ex.keepAlive = false;
+          else if (step !== StreamStep.Queued) {
+            if (step === StreamStep.NotBytes) {
+              ctx.onError(new TypeError("response stream chunk is not a Uint8Array"));
+            }
+            ex.keepAlive = false;
+            this.abort();
+            return;
+          }
+          this.flush();
         } catch (error) {
           // e.g. a chunk whose buffer was detached: the response cannot be completed
           this.ctx.onError(error);
@@ -649,43 +657,6 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
         this.abort();
       },
     );
-  }
-
-  #endStream(ex: Exchange, seg: StreamSegment): void {
-    this.#out.shift();
-    if (seg.chunked) this.#out.unshift(bytesSegment(LAST_CHUNK, LAST_CHUNK.byteLength, "stream"));
-    else if (seg.remaining > 0) {
-      // the stream ended before the Content-Length the app promised
-      ex.keepAlive = false;
-      this.abort();
-    }
-  }
-
-  #queueChunk(ex: Exchange, seg: StreamSegment, value: unknown): void {
-    let data: Uint8Array;
-    if (value instanceof Uint8Array) data = value;
-    else if (typeof value === "string") data = this.ctx.encoder.encode(value);
-    else {
-      this.ctx.onError(new TypeError("response stream chunk is not a Uint8Array"));
-      seg.reader.cancel().catch(() => {});
-      this.abort();
-      return;
-    }
-    if (data.byteLength === 0) return;
-    if (seg.remaining >= 0) {
-      if (data.byteLength >= seg.remaining) {
-        if (data.byteLength > seg.remaining) {
-          // more than the promised Content-Length: send what was promised, then close
-          data = data.subarray(0, seg.remaining);
-          ex.keepAlive = false;
-        }
-        this.#out.shift();
-        seg.reader.cancel().catch(() => {});
-      }
-      seg.remaining -= data.byteLength;
-      this.#out.unshift(bytesSegment(data, 0, "stream"));
-    } else if (seg.chunked) this.#out.unshift(chunkSegment(data));
-    else this.#out.unshift(bytesSegment(data, 0, "stream"));
   }
 
   // ---- keep-alive ---------------------------------------------------------------------------
