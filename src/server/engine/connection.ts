@@ -36,7 +36,6 @@ import {
   requestUrl,
 } from "../../http1/mod.ts";
 import type { FileIdentity } from "../../file_body.ts";
-import type { EntityResponse } from "../../entity.ts";
 import {
   BodyAbortedError,
   BodyTimeoutError,
@@ -50,23 +49,21 @@ import { Deadline } from "./deadlines.ts";
 import { Exchange } from "./exchange.ts";
 import { InputBuffer, READ_RESERVE } from "./input_buffer.ts";
 import { type OutputDeps, queueBody, writeHead } from "./output_plan.ts";
-import { createRequest } from "./request.ts";
-import { planAnswer, planResponse, type ResponsePlan } from "./response_plan.ts";
+import type { ResponsePlan } from "./response_plan.ts";
+import { type BridgeHost, dispatch } from "./app_bridge.ts";
 import { libcSendIO, sendChain, SendResult, type SendSink } from "./send_chain.ts";
 import { bytesSegment, Seg, type Segment, type StreamSegment } from "./segments.ts";
 import { StreamStep, takeStreamResult } from "./stream_output.ts";
 import { openUploadFile, spliceStep, UploadStep } from "./upload_sink.ts";
 import type { OpenFile } from "./file_cache.ts";
 
-/** Bytes of an unread request body the engine reads and drops to keep a connection alive. */
-const MAX_DRAIN_BYTES = 256 * 1024;
 /** How long a closing connection keeps reading (and dropping) before the final close. */
 const LINGER_MS = 2_000;
 /** Most bytes a lingering connection drops before closing anyway. */
 const MAX_LINGER_BYTES = 1024 * 1024;
 
 /** See the module documentation. */
-export class Connection implements EpollHandler, BodySource, SendSink, OutputDeps {
+export class Connection implements EpollHandler, BodySource, SendSink, OutputDeps, BridgeHost {
   /** The socket is closed; nothing may use `fd` any more. */
   closed = false;
   /** What the connection waits for, and until when (one table of transitions). */
@@ -316,7 +313,6 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
     const ex = new Exchange(head);
     this.#exchange = ex;
     this.wait.on("exchange");
-    const target = head.target;
     // one URL for every consumer: never an empty authority, path as sent (RFC 9112 §3.2-§3.3)
     const url = requestUrl(head.requestTarget, head.host, ctx.localHost);
     const length = head.contentLength ?? 0;
@@ -333,149 +329,48 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
       );
       this.wait.on("body-wait");
     }
-    const route = ctx.fileRoute;
-    if (route !== undefined && ex.body === null && target.charCodeAt(0) === 0x2f) {
-      // the prepared file path: no Request, router, Response or stream (src/file_route.ts)
-      let answer: EntityResponse | null;
-      try {
-        answer = route.answer(ex);
-      } catch (error) {
-        this.#appFailed(ex, error);
-        return;
-      }
-      if (answer !== null) {
-        const prepared = answer;
-        ctx.loop.afterEvents(() => this.#answerSafely(ex, prepared));
-        return;
-      }
-    }
-    const request = createRequest({
-      method: head.method,
-      url,
-      headers: head.headers,
-      body: ex.body === null ? null : ex.body.stream,
-      signal: () => (ex.signal ??= this.#newSignal()).signal,
-    });
-    let result: Response | Promise<Response>;
-    try {
-      result = ctx.app.fetch(request, this.#env);
-    } catch (error) {
-      this.#appFailed(ex, error);
-      return;
-    }
-    if (result instanceof Response) {
-      // without a request body nothing can happen to the exchange before the batch ends, so
-      // the response joins the batch's writes (see EpollLoop.afterEvents); with one it goes
-      // now, before more body bytes are read, as the keep-alive decision expects
-      const response = result;
-      if (ex.body === null) ctx.loop.afterEvents(() => this.#respondSafely(ex, response));
-      else this.#respondSafely(ex, response);
-    } else {
-      ctx.pendingJs++;
-      Promise.resolve(result).then(
-        (response) => {
-          ctx.pendingJs--;
-          this.#respondSafely(ex, response);
-        },
-        (error) => {
-          ctx.pendingJs--;
-          this.#appFailed(ex, error);
-        },
-      );
-    }
+    dispatch(this, ex, url);
   }
 
-  /** The request's abort signal, already aborted when the client has gone. */
-  #newSignal(): AbortController {
-    const controller = new AbortController();
-    if (this.closed || this.#rdhup) {
-      controller.abort(new BodyAbortedError(new Error("client closed the connection")));
-    }
-    return controller;
+  // ---- BridgeHost ----------------------------------------------------------------------------
+
+  /** `env` for `app.fetch`. */
+  get env(): { remoteAddr: { hostname: string; port: number; transport: "tcp" } } {
+    return this.#env;
   }
 
-  #appFailed(ex: Exchange, error: unknown): void {
+  /** True while `ex` is the current exchange and the socket is open. */
+  isCurrent(ex: Exchange): boolean {
+    return this.#exchange === ex && !this.closed;
+  }
+
+  /** The client closed or half-closed its side. */
+  get clientGone(): boolean {
+    return this.closed || this.#rdhup;
+  }
+
+  /** The app failed for `ex`: a 500 when nothing was sent yet, else close. */
+  appFailed(ex: Exchange, error: unknown): void {
     if (this.#exchange !== ex || this.closed) return;
     this.ctx.onError(error);
     if (!ex.responded) this.#sendError(500, "");
     else this.abort();
   }
 
-  /** Writes the file route's `answer` for `ex` (if still current), never throwing. */
-  #answerSafely(ex: Exchange, answer: EntityResponse): void {
-    if (this.#exchange !== ex || this.closed || ex.responded) return;
-    try {
-      if (this.ctx.draining) ex.keepAlive = false;
-      const plan = planAnswer(answer, {
-        method: ex.head!.method,
-        versionMinor: ex.head!.versionMinor,
-        keepAlive: ex.keepAlive,
-      });
-      this.#send(ex, plan);
-    } catch (error) {
-      this.ctx.onError(error);
-      if (this.#exchange === ex) this.abort();
-    }
-  }
-
-  /**
-   * {@linkcode #respond}, never throwing: it runs in promise callbacks, where an exception
-   * would be an unhandled rejection and end the process.
-   */
-  #respondSafely(ex: Exchange, response: Response): void {
-    try {
-      this.#respond(ex, response);
-    } catch (error) {
-      this.ctx.onError(error);
-      if (this.#exchange === ex) this.abort();
-    }
-  }
-
-  /** Writes `response` for `ex` (if `ex` is still current). */
-  #respond(ex: Exchange, response: Response): void {
-    if (this.#exchange !== ex || this.closed || ex.responded) {
-      if (response instanceof Response && response.body !== null && !response.body.locked) {
-        response.body.cancel().catch(() => {});
-      }
-      return;
-    }
-    if (!(response instanceof Response)) {
-      this.#appFailed(ex, new TypeError("the app did not return a Response"));
-      return;
-    }
-    const body = ex.body;
-    if (body !== null && !body.complete) {
-      // the app answered before the whole request body arrived (RFC 9110 §10.1.1, RFC 9112
-      // §9.3): keep the connection only if the rest is small enough to read and drop
-      const rest = body.remaining;
-      if (body.done || body.continuePending || rest < 0 || rest > MAX_DRAIN_BYTES) {
-        ex.keepAlive = false;
-      }
-    }
-    if (this.ctx.draining) ex.keepAlive = false;
-    let plan: ResponsePlan;
-    try {
-      plan = planResponse(response, {
-        method: ex.head!.method,
-        versionMinor: ex.head!.versionMinor,
-        keepAlive: ex.keepAlive,
-      });
-    } catch (error) {
-      this.#appFailed(ex, error);
-      return;
-    }
-    this.#send(ex, plan);
+  /** Closes the connection if `ex` is still its exchange. */
+  abortFor(ex: Exchange): void {
+    if (this.#exchange === ex) this.abort();
   }
 
   /** Writes the head of `plan`, queues its body and flushes; a bad head is a 500. */
-  #send(ex: Exchange, plan: ResponsePlan): void {
+  sendPlan(ex: Exchange, plan: ResponsePlan): void {
     let head: number | Uint8Array;
     try {
       head = writeHead(this, plan);
     } catch (error) {
       // an invalid field name or value (header injection) or status
       if (plan.stream !== null) plan.stream.cancel().catch(() => {});
-      this.#appFailed(ex, error);
+      this.appFailed(ex, error);
       return;
     }
     ex.responded = true;
