@@ -34,10 +34,6 @@ export interface EngineContext {
   readonly readBufSize: bigint;
   /** Shared buffer where a response head and small bodies are assembled for one send. */
   readonly staging: Uint8Array;
-  /** sendfile's `off_t *` argument. */
-  readonly offset: BigInt64Array;
-  /** `offset` as bytes (the FFI buffer argument). */
-  readonly offsetBytes: Uint8Array;
   /** Open-file cache. */
   readonly files: FileCache;
   /** Counters, if any. */

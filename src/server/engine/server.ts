@@ -55,8 +55,6 @@ export class EngineServer implements EngineContext {
   readonly readBuf = new Uint8Array(READ_BUFFER_SIZE);
   readonly readBufSize = BigInt(READ_BUFFER_SIZE);
   readonly staging = new Uint8Array(STAGING_SIZE);
-  readonly offset = new BigInt64Array(1);
-  readonly offsetBytes = new Uint8Array(this.offset.buffer);
   readonly files: FileCache;
   readonly metrics: Metrics | undefined;
   readonly onResponse: ResponseHook | undefined;
