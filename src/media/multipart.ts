@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { BodyPart, FileIdentity } from "../file_body.ts";
+import { type BodyPart, type FileIdentity, sliceParts } from "../file_body.ts";
 import type { ByteRange } from "./range.ts";
 
 /** A multipart/byteranges body ready to wrap in a FileBody. */
@@ -89,4 +89,22 @@ export function multipartByteranges(
     parts: (offset, length) => [{ path, offset, length, identity }],
   };
   return multipartParts(source, ranges, partType, boundary);
+}
+
+/**
+ * Builds the body for `ranges` of a virtual body of `size` bytes made of `source` parts (file
+ * slices and bytes, e.g. a generated fMP4 segment); file bytes stay file slices.
+ */
+export function multipartFromParts(
+  source: readonly BodyPart[],
+  size: number,
+  ranges: readonly ByteRange[],
+  partType: string,
+  boundary: string = randomBoundary(),
+): MultipartBody {
+  const whole: RangeSource = {
+    size,
+    parts: (offset, length) => sliceParts(source, offset, length),
+  };
+  return multipartParts(whole, ranges, partType, boundary);
 }
