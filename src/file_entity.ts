@@ -18,10 +18,15 @@ export const FILE_ENTITY_CACHE_ENTRIES = 10_000;
 
 /** A regular file at a real path, in the version its identity describes. */
 export class FileEntity implements Entity {
+  /** Size in bytes. */
   readonly size: number;
+  /** Strong ETag from the file's identity. */
   readonly etag: string;
+  /** Last-Modified in epoch ms, whole seconds. */
   readonly lastModifiedMs: number;
+  /** Last-Modified as an HTTP-date. */
   readonly lastModified: string;
+  /** Content-Type by extension. */
   readonly contentType: string;
 
   /** The entity of the file at `path` (real, symlink-free) as `stat` describes it. */

@@ -1,7 +1,11 @@
 /**
- * One client connection of the zero-copy engine: reads request heads and bodies, runs the app,
- * writes responses (bytes with send, file slices with sendfile, streams with backpressure), and
- * closes on errors, timeouts and when asked.
+ * One client connection of the zero-copy engine: it coordinates the pipeline units — input
+ * ({@link ./input_buffer.ts}), deadlines ({@link ./deadlines.ts}, one table of transitions), the
+ * exchange with the app ({@link ./app_bridge.ts}), output planning ({@link ./response_plan.ts},
+ * {@link ./output_plan.ts}, {@link ./stream_output.ts}), the send chain
+ * ({@link ./send_chain.ts}) and the upload sink ({@link ./upload_sink.ts}) — and keeps what
+ * ties them together: reading the socket, keep-alive, errors, lingering close and the access
+ * log.
  *
  * States: waiting for a head (`exchange === null`), one exchange in flight (request body being
  * read and/or response being written; pipelined bytes wait in the input buffer or the kernel,

@@ -38,7 +38,7 @@ export type DeadlineEvent =
   | "linger";
 
 /** One row: the kinds it applies in (null: any) and the kind after it (null: unchanged). */
-type Transition = readonly [from: readonly DeadlineKind[] | null, to: DeadlineKind | null];
+export type Transition = readonly [from: readonly DeadlineKind[] | null, to: DeadlineKind | null];
 
 /** The table of transitions (see the module documentation). */
 export const DEADLINE_TRANSITIONS: { readonly [E in DeadlineEvent]: Transition } = {
@@ -57,10 +57,15 @@ export const DEADLINE_TRANSITIONS: { readonly [E in DeadlineEvent]: Transition }
 
 /** How long each wait may last, in ms. */
 export interface DeadlineTimeouts {
+  /** Receiving a request head. */
   readonly header: number;
+  /** A keep-alive connection waiting for its next request. */
   readonly idle: number;
+  /** Between request body bytes (an upload may give its own). */
   readonly body: number;
+  /** A client not reading what is sent. */
   readonly send: number;
+  /** Reading and dropping input after a closing response. */
   readonly linger: number;
 }
 
