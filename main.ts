@@ -1,52 +1,30 @@
 /**
  * CLI entry: flags -> config -> servers. `deno task serve [flags]`; `--help` lists the flags.
  *
- * Prints one `listening on http(s)://HOST:PORT` line per listener once it accepts connections;
- * scripts and tests wait for it.
+ * Prints one `listening on http(s)://HOST:PORT` line per listener once every listener accepts
+ * connections; scripts and tests wait for them. When any listener fails to start, nothing is
+ * printed on stdout: one `zerocast: ...` line goes to stderr and the exit code is 2.
  *
  * @module
  */
 import {
   CliError,
   type Config,
-  type EngineSettings,
   HELP,
   HelpRequested,
   listenUrl,
   parseConfig,
 } from "./src/config.ts";
 import { createApp } from "./src/app.ts";
+import { basicAuthPlainHttpWarning } from "./src/auth/plain_http_warning.ts";
 import { Metrics } from "./src/metrics.ts";
 import { stdoutAccessLog } from "./src/log.ts";
-import { serveStream } from "./src/server/stream.ts";
-import type { CommonServerOptions, FetchApp, ServerHandle } from "./src/server/types.ts";
+import { type Started, StartError, startListeners } from "./src/listeners.ts";
 
-/** Decides which engine serves plain HTTP; returns the choice and why. */
-function chooseEngine(config: Config): { engine: "zero-copy" | "stream"; why: string } {
-  if (config.engine !== "auto") return { engine: config.engine, why: "--engine" };
-  if (Deno.build.os !== "linux") return { engine: "stream", why: "auto: not Linux" };
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-    return { engine: "stream", why: "auto: --allow-ffi not granted" };
-  }
-  return { engine: "zero-copy", why: "auto: Linux with FFI" };
-}
-
-/** Starts the plain HTTP listener on the chosen engine. */
-async function startPlain(
-  engine: "zero-copy" | "stream",
-  app: FetchApp,
-  options: CommonServerOptions,
-  settings: EngineSettings,
-): Promise<ServerHandle> {
-  if (engine === "stream") return await serveStream(app, options);
-  const { serve } = await import("./src/server/adapter.ts");
-  return await serve(app, { ...settings, ...options });
-}
-
-async function main(args: string[]): Promise<number> {
-  let config: Config;
+/** Parses the flags; returns the config, or the exit code after printing help or an error. */
+function readConfig(args: string[]): Config | number {
   try {
-    config = parseConfig(args, (name) => Deno.env.get(name));
+    return parseConfig(args, (name) => Deno.env.get(name));
   } catch (error) {
     if (error instanceof HelpRequested) {
       console.log(HELP);
@@ -54,11 +32,38 @@ async function main(args: string[]): Promise<number> {
     }
     if (error instanceof CliError) {
       console.error(`zerocast: ${error.message}`);
-      console.error("Try --help for the list of flags.");
+      if (error.hint !== undefined) console.error(error.hint);
       return 2;
     }
     throw error;
   }
+}
+
+/**
+ * Resolves on the first SIGINT/SIGTERM after stopping the app's timers (`appLifetime`) and every
+ * listener gracefully.
+ */
+function stopOnSignal(
+  started: Started,
+  graceMs: number,
+  appLifetime: AbortController,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      appLifetime.abort();
+      Promise.all(started.listeners.map((l) => l.server.shutdown(graceMs))).finally(resolve);
+    };
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+}
+
+async function main(args: string[]): Promise<number> {
+  const config = readConfig(args);
+  if (typeof config === "number") return config;
 
   const metrics = new Metrics();
   // Stops the app's timers (the stale-stream sweeper) at shutdown.
@@ -68,6 +73,9 @@ async function main(args: string[]): Promise<number> {
     cors: config.cors,
     cacheControl: config.cacheControl,
     maxRanges: config.maxRanges,
+    segmentDurationS: config.segmentDuration,
+    dirListing: config.dirListing,
+    posterCache: config.posterCache,
     metrics,
     ingest: config.ingestToken === undefined ? undefined : {
       token: config.ingestToken,
@@ -78,68 +86,41 @@ async function main(args: string[]): Promise<number> {
       staleAfterMs: config.ingestStaleAfterMs,
       signal: appLifetime.signal,
     },
+    signKey: config.signKey,
+    basicAuth: config.basicAuth,
   });
   const onResponse = config.quiet ? undefined : stdoutAccessLog();
-  const common = { hostname: config.host, port: config.port, metrics, onResponse };
-  const { engine, why } = chooseEngine(config);
 
-  const servers: ServerHandle[] = [];
+  if (config.basicAuth !== undefined) {
+    // Before listening, so the warning is there even when the listener then fails.
+    const url = listenUrl("http", config.host, config.port).replace(/:0$/, "");
+    const warning = basicAuthPlainHttpWarning(config.host, url);
+    if (warning !== undefined) console.error(warning);
+  }
+
+  let started: Started;
   try {
-    let plain: ServerHandle;
-    let used = engine;
-    let reason = why;
-    try {
-      plain = await startPlain(engine, app, common, config.engineSettings);
-    } catch (error) {
-      // auto falls back to the stream engine when the zero-copy engine cannot start here.
-      if (config.engine !== "auto" || engine === "stream") throw error;
-      used = "stream";
-      reason = `auto: zero-copy unavailable: ${describeStartError(error, config)}`;
-      plain = await startPlain("stream", app, common, config.engineSettings);
-    }
-    servers.push(plain);
-    console.log(`engine: ${used} (${reason}); root: ${config.root}`);
-    console.log(`listening on ${listenUrl("http", plain.hostname, plain.port)}`);
-    if (config.tlsPort !== undefined) {
-      const tls = await serveStream(app, {
-        ...common,
-        port: config.tlsPort,
-        tls: { cert: config.cert!, key: config.key! },
-      });
-      servers.push(tls);
-      console.log(`listening on ${listenUrl("https", tls.hostname, tls.port)}`);
-    }
+    started = await startListeners(config, app, {
+      hostname: config.host,
+      port: config.port,
+      metrics,
+      onResponse,
+    });
   } catch (error) {
     appLifetime.abort();
-    await Promise.all(servers.map((s) => s.shutdown(0)));
-    console.error(`zerocast: cannot start: ${describeStartError(error, config)}`);
+    if (!(error instanceof StartError)) throw error;
+    console.error(`zerocast: ${error.message}`);
     return 2;
   }
-
-  const stopped = new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      appLifetime.abort();
-      Promise.all(servers.map((s) => s.shutdown(config.shutdownGraceMs))).finally(resolve);
-    };
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-  });
+  // Signals are handled before anyone is told to connect (a script may stop us right away).
+  const stopped = stopOnSignal(started, config.shutdownGraceMs, appLifetime);
+  // Only now, with every listener accepting connections.
+  console.log(`engine: ${started.engine} (${started.why}); root: ${config.root}`);
+  for (const { scheme, server } of started.listeners) {
+    console.log(`listening on ${listenUrl(scheme, server.hostname, server.port)}`);
+  }
   await stopped;
   return 0;
-}
-
-/** Turns a listen/TLS failure into one readable line. */
-function describeStartError(error: unknown, config: Config): string {
-  if (error instanceof Deno.errors.AddrInUse) {
-    return `address in use (${config.host}, port ${config.port}/${config.tlsPort ?? "-"})`;
-  }
-  if (error instanceof Deno.errors.AddrNotAvailable) return `address not available: ${config.host}`;
-  if (error instanceof Deno.errors.PermissionDenied) return `permission denied: ${error.message}`;
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0];
 }
 
 if (import.meta.main) {

@@ -24,11 +24,14 @@ import {
 import { fileAnswer, type FileResponseOptions } from "../file_response.ts";
 import { type FileRoute, withFileRoute } from "../file_route.ts";
 import type { HeaderSource } from "../media/conditional.ts";
-import { MediaPathResolver, rawPathOf } from "../media/path.ts";
+import { type FileResolution, MediaPathResolver, rawPathOf } from "../media/path.ts";
 import type { ResolvedAppOptions } from "../options.ts";
+import { MEDIA_MOUNT } from "../settings.ts";
 
-/** URL prefix the media root is served under. */
-export const MEDIA_MOUNT = "/media/";
+/** URL prefix the media root is served under (re-exported from src/settings.ts). */
+export { MEDIA_MOUNT };
+import { mayHaveExtra, mediaExtras } from "./media_extras.ts";
+
 /** Methods `/media/*` answers. */
 export const MEDIA_ALLOW = "GET, HEAD, OPTIONS";
 /** Request headers a cross-origin player may send (preflight `Access-Control-Allow-Headers`). */
@@ -61,6 +64,7 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     chunkSize: options.streamChunkSize,
     headers: corsHeaders,
   };
+  const extra = mediaExtras(options.root, MEDIA_MOUNT, resolver, fileOptions, options.dirListing);
   // Live playlists change in place (live ingest); players must revalidate them every time.
   const playlistOptions: FileResponseOptions = { ...fileOptions, cacheControl: "no-cache" };
   const preflightHeaders: Record<string, string> = {
@@ -77,9 +81,12 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
   };
   let cors: readonly HeaderPair[] | null = null;
 
-  /** GET/HEAD of the raw path `rawPath` (`/media/...`): the one answer both paths give. */
-  const answer = (method: string, rawPath: string, headers: HeaderSource): EntityResponse => {
-    const resolved = resolver.resolveFile(rawPath);
+  /** GET/HEAD of a resolved `/media/` path: the one answer both paths give. */
+  const answer = (
+    method: string,
+    resolved: FileResolution,
+    headers: HeaderSource,
+  ): EntityResponse => {
     if (resolved.kind !== "ok") {
       cors ??= prepareFields(fileOptions).base;
       return resolved.kind === "bad-request"
@@ -100,11 +107,14 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
   // One handler for every method: with a single matching handler Hono's fetch returns the
   // Response synchronously (several matches are composed into an async chain), which saves a
   // promise turn per request.
-  app.all("/media/*", (c) => {
+  app.all(`${MEDIA_MOUNT}*`, (c) => {
     const request = c.req.raw;
     const method = request.method;
     if (method === "GET" || method === "HEAD") {
-      return toResponse(answer(method, rawPathOf(request.url), request.headers));
+      const resolved = resolver.resolveFile(rawPathOf(request.url));
+      const extraResponse = mayHaveExtra(resolved, request.url) ? extra(request, resolved) : null;
+      if (extraResponse !== null) return extraResponse; // folder listings, .srt as WebVTT
+      return toResponse(answer(method, resolved, request.headers));
     }
     if (method === "OPTIONS") return new Response(null, { status: 204, headers: preflightHeaders });
     return new Response(NOT_ALLOWED, { status: 405, headers: notAllowedHeaders });
@@ -115,7 +125,10 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
       if (method !== "GET" && method !== "HEAD") return null;
       const target = request.target;
       if (!target.startsWith(MEDIA_MOUNT)) return null;
-      return answer(method, pathOfTarget(target), request);
+      const resolved = resolver.resolveFile(pathOfTarget(target));
+      // folder listings and .srt as WebVTT are answered by the app (rare: the file path stays)
+      if (mayHaveExtra(resolved, target)) return null;
+      return answer(method, resolved, request);
     },
   };
   return withFileRoute(app, route);

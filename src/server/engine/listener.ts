@@ -22,6 +22,7 @@ import {
   type SocketAddress,
 } from "../../../ffi/structs.ts";
 import { SyscallError } from "./loop.ts";
+import { SETTINGS } from "../../settings.ts";
 
 /** A bound, listening, non-blocking socket. */
 export interface ListenSocket extends SocketAddress {
@@ -43,7 +44,11 @@ function literalFor(hostname: string): string {
  * with getsockname). SO_REUSEADDR so a restart binds while old connections sit in TIME_WAIT; an
  * IPv6 socket is v6-only so `::` and `0.0.0.0` can be bound side by side.
  */
-export function listenTcp(hostname: string, port: number, backlog = 511): ListenSocket {
+export function listenTcp(
+  hostname: string,
+  port: number,
+  backlog: number = SETTINGS.backlog.default,
+): ListenSocket {
   const c = libc();
   const addr = encodeSockaddr(literalFor(hostname), port);
   const family = addr[0] | (addr[1] << 8);

@@ -13,7 +13,7 @@ import {
   type ResponseHeadOptions,
   responseKeepsAlive,
 } from "../../http1/mod.ts";
-import { type BodyPart, isFileBody } from "../../file_body.ts";
+import { type BodyPart, type FileBody, isFileBody } from "../../file_body.ts";
 import type { EntityResponse } from "../../entity.ts";
 import { headerList, staticBody } from "./response_internals.ts";
 
@@ -41,6 +41,8 @@ export interface ResponsePlan {
   readonly bytes: Uint8Array | string | null;
   /** File body parts (file slices and bytes) to send with sendfile / pread. */
   readonly parts: readonly BodyPart[] | null;
+  /** The app's file body itself, for a server that reads it as a stream (null: none). */
+  readonly fileBody: FileBody | null;
   /** A stream body to read and write with backpressure. */
   readonly stream: ReadableStream<Uint8Array> | null;
   /** Stream chunks are framed with the chunked coding. */
@@ -90,6 +92,7 @@ function contentLengthFor(
 const NO_BODY = {
   bytes: null,
   parts: null,
+  fileBody: null,
   stream: null,
   chunked: false,
   streamLength: -1,
@@ -156,12 +159,15 @@ export function planResponse(response: Response, request: RequestSide): Response
   }
   let fixed = staticBody(response);
   let parts: readonly BodyPart[] | null = null;
+  let fileBody: FileBody | null = null;
   let stream: ReadableStream<Uint8Array> | null = null;
   if (fixed === undefined) {
     const body = response.body;
     if (body === null) fixed = null;
-    else if (isFileBody(body)) parts = body.parts;
-    else stream = body;
+    else if (isFileBody(body)) {
+      fileBody = body;
+      parts = body.parts;
+    } else stream = body;
   }
   let bytes = fixed ?? null;
   const knownLength = parts !== null
@@ -184,6 +190,7 @@ export function planResponse(response: Response, request: RequestSide): Response
   const keepAlive = responseKeepsAlive(status, head);
   if (isHead || bodyless) {
     if (stream !== null) stream.cancel().catch(() => {});
+    if (fileBody !== null) fileBody.cancel().catch(() => {});
     return { status, fields, head, keepAlive, ...NO_BODY };
   }
   if (bytes !== null && (typeof bytes === "string" ? bytes.length : bytes.byteLength) === 0) {
@@ -196,6 +203,7 @@ export function planResponse(response: Response, request: RequestSide): Response
     keepAlive,
     bytes,
     parts,
+    fileBody,
     stream,
     chunked: stream !== null && contentLength === null && request.versionMinor === 1,
     streamLength: stream !== null && contentLength !== null ? contentLength : -1,
