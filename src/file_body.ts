@@ -141,16 +141,20 @@ export class FileBody extends ReadableStream<Uint8Array> {
 export async function respondWithOpenFiles(
   method: string,
   respond: () => Response | Promise<Response>,
+  fileBodyOf: (response: Response) => FileBody | null,
   retries = 2,
 ): Promise<Response> {
   for (let attempt = 0;; attempt++) {
     const response = await respond();
-    if (method !== "GET" || !isFileBody(response.body)) return response;
+    if (method !== "GET") return response;
+    // the caller's reader: `response.body` would turn a string body into a stream of unknown length
+    const body = fileBodyOf(response);
+    if (body === null) return response;
     try {
-      await response.body.prepare();
+      await body.prepare();
       return response;
     } catch (error) {
-      response.body.cancel().catch(() => {});
+      body.cancel().catch(() => {});
       if (!(error instanceof FileChangedError) || attempt >= retries) throw error;
     }
   }

@@ -11,6 +11,7 @@ import {
   respondWithOpenFiles,
 } from "../src/file_body.ts";
 import { statFile } from "../src/media/stat.ts";
+import { fileBodyOf, staticBody } from "../src/server/engine/response_internals.ts";
 
 const encoder = new TextEncoder();
 
@@ -69,7 +70,7 @@ Deno.test("respondWithOpenFiles: a replaced file is answered afresh; HEAD and by
       if (calls === 1) await replace(path, "v2!");
       return response;
     };
-    const response = await respondWithOpenFiles("GET", respond);
+    const response = await respondWithOpenFiles("GET", respond, fileBodyOf);
     assert.equal(calls, 2);
     assert.equal(await response.text(), "<v2!>");
 
@@ -77,11 +78,14 @@ Deno.test("respondWithOpenFiles: a replaced file is answered afresh; HEAD and by
     const head = await respondWithOpenFiles("HEAD", () => {
       calls++;
       return new Response(null, { status: 200 });
-    });
+    }, fileBodyOf);
     assert.equal(calls, 1);
     assert.equal(head.status, 200);
-    const text = await respondWithOpenFiles("GET", () => new Response("plain"));
-    assert.equal(await text.text(), "plain");
+    // a string body stays a string body (its length stays known to the server)
+    const plain = new Response("plain");
+    const text = await respondWithOpenFiles("GET", () => plain, fileBodyOf);
+    assert.equal(text, plain);
+    assert.equal(staticBody(text), "plain");
 
     // a file that keeps changing gives up after the retries with the error
     let churn = 0;
@@ -91,7 +95,7 @@ Deno.test("respondWithOpenFiles: a replaced file is answered afresh; HEAD and by
           const response = new Response(bodyOf(path));
           await replace(path, `v${++churn}`);
           return response;
-        }),
+        }, fileBodyOf),
       FileChangedError,
     );
     assert.equal(churn, 3);

@@ -16,7 +16,7 @@
 import { respondWithOpenFiles } from "../file_body.ts";
 import { validAuthority } from "../http1/request_target.ts";
 import type { AccessLogEntry } from "../log.ts";
-import { staticBody } from "./engine/response_internals.ts";
+import { fileBodyOf, staticBody } from "./engine/response_internals.ts";
 import type { CommonServerOptions, FetchApp, ServerHandle } from "./types.ts";
 
 /** Options of {@linkcode serveDeno}. */
@@ -67,6 +67,7 @@ export function serveDeno(app: FetchApp, options: DenoServeOptions): Promise<Ser
         : await respondWithOpenFiles(
           request.method,
           () => app.fetch(request, { remoteAddr: client }),
+          fileBodyOf,
         );
     }
     const url = request.url;

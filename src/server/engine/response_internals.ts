@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { type FileBody, isFileBody } from "../../file_body.ts";
 
 interface InnerBody {
   streamOrStatic?: unknown;
@@ -76,4 +77,11 @@ export function staticBody(response: Response): string | Uint8Array | null | und
   const body = source.body;
   if (typeof body === "string" || body instanceof Uint8Array) return body;
   return undefined;
+}
+
+/** The response's {@linkcode FileBody}, found without turning a string or bytes body into a stream. */
+export function fileBodyOf(response: Response): FileBody | null {
+  if (staticBody(response) !== undefined) return null;
+  const body = response.body;
+  return isFileBody(body) ? body : null;
 }
