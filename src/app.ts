@@ -46,7 +46,7 @@ function routes(resolved: ResolvedAppOptions): Hono {
   app.route("/", mediaRoutes(resolved));
   app.route("/", packagingRoutes(resolved));
   // One library (and probe cache) shared by the JSON API and the web pages.
-  const library = new MediaLibrary(resolved.root);
+  const library = new MediaLibrary(resolved.root, undefined, resolved.mounts);
   app.route("/", libraryRoutes(resolved, library));
   app.route("/", pageRoutes(library));
   app.route("/", assetRoutes());

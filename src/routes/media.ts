@@ -15,7 +15,7 @@
  */
 import { Hono } from "hono";
 import { fileResponseFromStat, type FileResponseOptions } from "../file_response.ts";
-import { MediaPathResolver, rawPathOf } from "../media/path.ts";
+import { type MediaPathResolver, rawPathOf } from "../media/path.ts";
 import type { ResolvedAppOptions } from "../options.ts";
 import { MEDIA_MOUNT } from "../settings.ts";
 
@@ -35,9 +35,8 @@ export const CORS_MAX_AGE = "86400";
 /** HLS and DASH playlists: served with `Cache-Control: no-cache`, segments keep the configured one. */
 const PLAYLIST = /\.(m3u8|mpd)$/i;
 
-/** Routes serving `options.root` under `/media/`. */
+/** Routes serving `options.root` under `/media/`, and each `--mount` under its prefix. */
 export function mediaRoutes(options: ResolvedAppOptions): Hono {
-  const resolver = new MediaPathResolver(options.root, MEDIA_MOUNT);
   // Built once: every media response carries these.
   const corsHeaders: Record<string, string> = {
     "access-control-allow-origin": options.cors,
@@ -70,8 +69,12 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
   // One handler for every method: with a single matching handler Hono's fetch returns the
   // Response synchronously (several matches are composed into an async chain), which saves a
   // promise turn per request on the engine.
-  app.all(`${MEDIA_MOUNT}*`, (c) => {
-    const request = c.req.raw;
+  for (const { prefix, resolver } of options.mounts.all) {
+    app.all(`${prefix}*`, (c) => serve(c.req.raw, resolver));
+  }
+  return app;
+
+  function serve(request: Request, resolver: MediaPathResolver): Response {
     const method = request.method;
     if (method === "GET" || method === "HEAD") {
       const resolved = resolver.resolveFile(rawPathOf(request.url));
@@ -87,8 +90,7 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     }
     if (method === "OPTIONS") return new Response(null, { status: 204, headers: preflightHeaders });
     return new Response(NOT_ALLOWED, { status: 405, headers: notAllowedHeaders });
-  });
-  return app;
+  }
 }
 
 const NOT_ALLOWED = "method not allowed\n";

@@ -1055,6 +1055,10 @@ export class Connection implements EpollHandler, BodySource {
         bytes: ex.bytes,
         referer: ex.header("referer"),
         userAgent: ex.header("user-agent"),
+        durationMs: performance.now() - ex.start,
+        engine: "zero-copy",
+        range: ex.header("range"),
+        forwardedFor: ex.header("x-forwarded-for"),
       });
     } catch (error) {
       this.ctx.onError(error);
