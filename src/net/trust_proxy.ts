@@ -93,8 +93,8 @@ export function parseCidr(text: string): Cidr | null {
   const address = slash < 0 ? text.trim() : text.slice(0, slash).trim();
   const bytes = parseIp(address);
   if (bytes === null) return null;
-  const max = bytes.length * 8;
-  if (slash < 0) return { bytes, bits: max };
+  if (slash < 0) return { bytes, bits: bytes.length * 8 };
+  const max = address.includes(":") ? 128 : 32;
   const bitsText = text.slice(slash + 1).trim();
   if (!/^\d{1,3}$/.test(bitsText)) return null;
   let bits = Number(bitsText);
