@@ -76,6 +76,8 @@ async function main(args: string[]): Promise<number> {
     cacheControl: config.cacheControl,
     maxRanges: config.maxRanges,
     segmentDurationS: config.segmentDuration,
+    dirListing: config.dirListing,
+    posterCache: config.posterCache,
     metrics,
     ingest: config.ingestToken === undefined ? undefined : {
       token: config.ingestToken,

@@ -18,6 +18,8 @@ import { opsRoutes } from "./routes/ops.ts";
 import { packagingRoutes } from "./routes/packaging.ts";
 import { pageRoutes } from "./routes/pages.tsx";
 import { libraryRoutes } from "./routes/library.ts";
+import { PosterStore } from "./library/posters.ts";
+import { posterRoutes } from "./routes/posters.ts";
 
 const NOT_FOUND = "404 Not Found";
 const NOT_FOUND_HEADERS = {
@@ -48,7 +50,9 @@ function routes(resolved: ResolvedAppOptions): Hono {
   // One library (and probe cache) shared by the JSON API and the web pages.
   const library = new MediaLibrary(resolved.root, undefined, resolved.mounts);
   app.route("/", libraryRoutes(resolved, library));
-  app.route("/", pageRoutes(library));
+  const posters = new PosterStore({ cacheDir: resolved.posterCache });
+  app.route("/", posterRoutes(library, posters));
+  app.route("/", pageRoutes(library, posters));
   app.route("/", assetRoutes());
   // Hono answers HEAD with the GET response minus its body; an explicit Content-Length keeps
   // the length GET would get in that answer (RFC 9110 §9.3.2, §8.6) on every server.

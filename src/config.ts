@@ -62,6 +62,10 @@ export interface Config {
   readonly ingestIdleTimeoutMs: number;
   /** End idle live playlists and remove unlisted segments after this many ms (0 = off). */
   readonly ingestStaleAfterMs: number;
+  /** Folder listings at `/media/<dir>/` (default on; `--no-dir-listing`). */
+  readonly dirListing: boolean;
+  /** Poster cache folder (`--poster-cache`; default: `zerocast-posters` in the OS temp dir). */
+  readonly posterCache: string | undefined;
   /** Key of signed paths (flag or ZEROCAST_SIGN_KEY); media then needs a signature. */
   readonly signKey: string | undefined;
   /** `USER:HASH` login for the pages, API and media (flag or ZEROCAST_BASIC_AUTH). */
@@ -271,6 +275,18 @@ function readTextFile(flag: string, path: string): string {
   }
 }
 
+/** A folder given by a flag: created when missing; must then be a directory. */
+function usableDirectory(flag: string, path: string): string {
+  try {
+    Deno.mkdirSync(path, { recursive: true });
+    if (!Deno.statSync(path).isDirectory) throw new CliError(`--${flag} ${path}: not a directory`);
+    return Deno.realPathSync(path);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`--${flag} ${path}: cannot create or use this folder`);
+  }
+}
+
 /** Resolves a directory to its absolute real path; `label` names it in errors. */
 function realDirectory(path: string, label = "--root"): string {
   let real: string;
@@ -328,6 +344,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
       `--ingest-prefix must be a path under /media/ or a --mount prefix, got "${ingestPrefix}"`,
     );
   }
+  const posterCache = v.get("posterCache");
   const cert = certPath !== undefined ? readTextFile("cert", certPath) : undefined;
   const key = keyPath !== undefined ? readTextFile("key", keyPath) : undefined;
   if (cert !== undefined && !cert.includes("-----BEGIN CERTIFICATE-----")) {
@@ -364,6 +381,10 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     ingestFsync: v.need("ingestFsync"),
     ingestIdleTimeoutMs: v.need("ingestIdleTimeoutMs"),
     ingestStaleAfterMs: v.need("ingestStaleAfterMs"),
+    dirListing: v.need("dirListing"),
+    posterCache: posterCache === undefined
+      ? undefined
+      : usableDirectory("poster-cache", posterCache),
     signKey: v.get("signKey"),
     basicAuth: v.get("basicAuth"),
     engineSettings,

@@ -41,6 +41,10 @@ export interface AppOptions {
   readonly signKey?: string | Uint8Array;
   /** `USER:pbkdf2-sha256$…` (from `deno task passwd`): a login for everything but the open routes. */
   readonly basicAuth?: string;
+  /** Folder listings at `/media/<dir>/` (default true; `--no-dir-listing`). */
+  readonly dirListing?: boolean;
+  /** Folder of the poster (frame grab) cache (default: `zerocast-posters` in the OS temp dir). */
+  readonly posterCache?: string;
 }
 
 /** Options of live ingest (issue: live ingest). */
@@ -78,6 +82,8 @@ export interface ResolvedAppOptions {
   readonly ingest: IngestOptions | undefined;
   /** Who may watch (signed paths, login); undefined when neither is set. */
   readonly access: AccessGate | undefined;
+  readonly dirListing: boolean;
+  readonly posterCache: string | undefined;
 }
 
 /** Fills in defaults from the settings table; `root` must already be an absolute real path. Throws RangeError on a bad key or login. */
@@ -95,6 +101,8 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
     segmentDurationS: options.segmentDurationS ?? SETTINGS.segmentDuration.default,
     ingest: options.ingest,
     access: accessGate(options, cors, mounts),
+    dirListing: options.dirListing ?? SETTINGS.dirListing.default,
+    posterCache: options.posterCache,
   };
 }
 

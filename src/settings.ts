@@ -415,6 +415,24 @@ export const SETTINGS = {
     help:
       "a live playlist with no upload this long gets `#EXT-X-ENDLIST`; after as long again its unlisted segments are removed; `0` = off",
   },
+  dirListing: {
+    layer: "app",
+    kind: "switch",
+    flag: "no-dir-listing",
+    default: true,
+    shownDefault: "listings on",
+    help: "no folder listings at `/media/<dir>/` (404 instead)",
+    optionHelp: "folder listings (HTML and JSON) at `/media/<dir>/`",
+  },
+  posterCache: {
+    layer: "app",
+    kind: "text",
+    flag: "poster-cache",
+    arg: "DIR",
+    minLength: 1,
+    shownDefault: "`zerocast-posters` in the OS temp dir",
+    help: "where video posters (ffmpeg frame grabs) are cached; created when missing",
+  },
   signKey: {
     layer: "app",
     kind: "text",

@@ -83,7 +83,6 @@ for (const engine of ENGINES) {
           ["/movies/root.txt", 404],
           ["/tv/a%20b.mp4", 404],
           ["/movies/escape.txt", 404], // symlink out of the mount
-          ["/movies/", 404],
           ["/moviesx/a%20b.mp4", 404],
         ] as const
       ) {
@@ -91,6 +90,12 @@ for (const engine of ENGINES) {
         await res.body?.cancel();
         assert.equal(res.status, status, path);
       }
+      // Folder listings (on by default) list the mount's own folder.
+      const listing = await fetch(`${base}/movies/`);
+      assert.equal(listing.status, 200);
+      const html = await listing.text();
+      assert.ok(html.includes("a%20b.mp4") && html.includes("sub/"), html);
+      assert.ok(!html.includes("escape.txt") && !html.includes("root.txt"), html);
       // Traversal as sent on the wire (fetch would normalise it away): 400 as on /media/.
       for (const target of ["/movies/../root/root.txt", "/movies/%2e%2e/tv/ep1.bin"]) {
         const raw = await rawExchange(

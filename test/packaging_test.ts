@@ -404,10 +404,10 @@ for (const engine of ENGINES) {
         assert.match(player, /href="\/play\?path=clip\.mp4&amp;via=dash">via DASH</);
         const viaHls = await (await fetch(`${server.url}/play?path=clip.mp4&via=hls`)).text();
         assert.match(viaHls, /data-src="\/hls\/clip\.mp4\/master\.m3u8" data-kind="stream"/);
-        assert.match(viaHls, /<script src="\/assets\/hls\.min\.js">/);
+        assert.match(viaHls, /<script src="\/assets\/hls\.min\.js\?v=[0-9a-f]{12}">/);
         const viaDash = await (await fetch(`${server.url}/play?path=clip.mp4&via=dash`)).text();
         assert.match(viaDash, /data-src="\/dash\/clip\.mp4\/manifest\.mpd" data-kind="dash"/);
-        assert.match(viaDash, /<script src="\/assets\/dash\.all\.min\.js">/);
+        assert.match(viaDash, /<script src="\/assets\/dash\.all\.min\.js\?v=[0-9a-f]{12}">/);
         const dashJs = await fetch(`${server.url}/assets/dash.all.min.js`);
         assert.equal(dashJs.status, 200);
         assert.equal(dashJs.headers.get("content-type"), "text/javascript; charset=utf-8");

@@ -21,6 +21,7 @@ import { MEDIA_MOUNT } from "../settings.ts";
 
 /** URL prefix the media root is served under (re-exported from src/settings.ts). */
 export { MEDIA_MOUNT };
+import { mayHaveExtra, type MediaExtra, mediaExtras } from "./media_extras.ts";
 
 /** Methods `/media/*` answers. */
 export const MEDIA_ALLOW = "GET, HEAD, OPTIONS";
@@ -69,15 +70,22 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
   // One handler for every method: with a single matching handler Hono's fetch returns the
   // Response synchronously (several matches are composed into an async chain), which saves a
   // promise turn per request on the engine.
-  for (const { prefix, resolver } of options.mounts.all) {
-    app.all(`${prefix}*`, (c) => serve(c.req.raw, resolver));
+  for (const { prefix, root, resolver } of options.mounts.all) {
+    const extra = mediaExtras(root, prefix, resolver, fileOptions, options.dirListing);
+    app.all(`${prefix}*`, (c) => serve(c.req.raw, resolver, extra));
   }
   return app;
 
-  function serve(request: Request, resolver: MediaPathResolver): Response {
+  function serve(
+    request: Request,
+    resolver: MediaPathResolver,
+    extra: MediaExtra,
+  ): Response | Promise<Response> {
     const method = request.method;
     if (method === "GET" || method === "HEAD") {
       const resolved = resolver.resolveFile(rawPathOf(request.url));
+      const extraResponse = mayHaveExtra(resolved, request.url) ? extra(request, resolved) : null;
+      if (extraResponse !== null) return extraResponse; // folder listings, .srt as WebVTT
       if (resolved.kind === "bad-request") return text(400, "bad request\n", corsHeaders);
       if (resolved.kind === "not-found") return text(404, "not found\n", corsHeaders);
       const playlist = PLAYLIST.test(resolved.path);
