@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { parseConfigText, stripJsonc } from "../src/config_file.ts";
 import { CliError, parseConfig } from "../src/config.ts";
-import { SettingError } from "../src/settings.ts";
+import { SettingError, settingRows } from "../src/settings.ts";
 import { startServer } from "./support/server.ts";
 
 const NO_ENV = () => undefined;
@@ -159,4 +159,17 @@ Deno.test("config file: a server started with one serves what it says", async ()
       assert.equal(await server.close(), 0);
     }
   });
+});
+
+Deno.test("config file: the README example parses and names every flag", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const match = /## Config file[\s\S]*?```jsonc\n([\s\S]*?)```/.exec(readme);
+  assert.ok(match, "README has a jsonc example under ## Config file");
+  const example = match[1];
+  const given = parseConfigText(example);
+  assert.ok(given.size > 10);
+  for (const [key, row] of settingRows()) {
+    if (row.flag === undefined || key === "help" || key === "config") continue;
+    assert.ok(example.includes(`"${row.flag}"`), `README config example lacks "${row.flag}"`);
+  }
 });
