@@ -151,6 +151,14 @@ for (const engine of ENGINES) {
       const player = await (await fetch(`${base}/play?path=movies/a%20b.mp4&via=hls`)).text();
       assert.ok(player.includes("/hls/movies/a%20b.mp4/master.m3u8"), player);
 
+      // Posters take the same library path (a frame grab or the placeholder; either is 200).
+      const poster = await fetch(`${base}/poster?path=movies/a%20b.mp4`);
+      assert.equal(poster.status, 200);
+      await poster.body?.cancel();
+      const noPoster = await fetch(`${base}/poster?path=movies/nope.mp4`);
+      assert.equal(noPoster.status, 404);
+      await noPoster.body?.cancel();
+
       // Packaging: /hls/<mount>/<path>/… and /dash/ too.
       const master = await fetch(`${base}/hls/movies/a%20b.mp4/master.m3u8`);
       assert.equal(master.status, 200);
