@@ -18,7 +18,7 @@ import {
 import { createApp } from "./src/app.ts";
 import { basicAuthPlainHttpWarning } from "./src/auth/plain_http_warning.ts";
 import { Metrics } from "./src/metrics.ts";
-import { accessLog, fileLogSink, type LogSink, reopenOnSigusr1, stdoutLogSink } from "./src/log.ts";
+import { accessLog, type LogSink, openAccessLogSink, reopenOnSigusr1 } from "./src/log.ts";
 import { TrustedProxies, withTrustedProxies } from "./src/net/trust_proxy.ts";
 import { type Started, StartError, startListeners } from "./src/listeners.ts";
 
@@ -95,7 +95,7 @@ async function main(args: string[]): Promise<number> {
   let sink: LogSink | undefined;
   if (!config.quiet) {
     try {
-      sink = config.accessLog === "-" ? stdoutLogSink() : fileLogSink(config.accessLog, (error) => {
+      sink = openAccessLogSink(config.accessLog, (error) => {
         console.error(`zerocast: --access-log ${config.accessLog}: ${(error as Error).message}`);
       });
     } catch (error) {

@@ -106,6 +106,11 @@ export function formatJson(e: AccessLogEntry, remote: string = e.remoteAddr): st
 export interface LogSink {
   /** Writes `text` completely (errors are swallowed: logging never takes the server down). */
   write(text: string): void;
+  /**
+   * Writes `bytes` completely and returns their length, so the sink can stand where a
+   * `{ writeSync }` writer is expected (a supervisor relaying its workers' log lines).
+   */
+  writeSync(bytes: Uint8Array): number;
   /** Reopens the file at its path (after logrotate moved it); a no-op for stdout. */
   reopen(): void;
   /** Closes the file. */
@@ -121,14 +126,17 @@ function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array)
 
 /** The stdout sink. */
 export function stdoutLogSink(): LogSink {
+  const writeSync = (bytes: Uint8Array) => {
+    try {
+      writeAll(Deno.stdout, bytes);
+    } catch {
+      // stdout closed: logging must never take the server down
+    }
+    return bytes.byteLength;
+  };
   return {
-    write(text) {
-      try {
-        writeAll(Deno.stdout, encoder.encode(text));
-      } catch {
-        // stdout closed: logging must never take the server down
-      }
-    },
+    write: (text) => void writeSync(encoder.encode(text)),
+    writeSync,
     reopen() {},
     close() {},
   };
@@ -148,14 +156,17 @@ function openAppend(path: string): Deno.FsFile {
  */
 export function fileLogSink(path: string, onError: (error: unknown) => void = () => {}): LogSink {
   let file = openAppend(path);
+  const writeSync = (bytes: Uint8Array) => {
+    try {
+      writeAll(file, bytes);
+    } catch (error) {
+      onError(error);
+    }
+    return bytes.byteLength;
+  };
   return {
-    write(text) {
-      try {
-        writeAll(file, encoder.encode(text));
-      } catch (error) {
-        onError(error);
-      }
-    },
+    write: (text) => void writeSync(encoder.encode(text)),
+    writeSync,
     reopen() {
       let next: Deno.FsFile;
       try {
@@ -180,6 +191,17 @@ export function fileLogSink(path: string, onError: (error: unknown) => void = ()
       }
     },
   };
+}
+
+/**
+ * The sink of `--access-log`: stdout for `-`, else {@linkcode fileLogSink} (throws when the file
+ * cannot be opened).
+ */
+export function openAccessLogSink(
+  path: string,
+  onError: (error: unknown) => void = () => {},
+): LogSink {
+  return path === "-" ? stdoutLogSink() : fileLogSink(path, onError);
 }
 
 /** Options of {@linkcode accessLog}. */

@@ -57,6 +57,7 @@ export {
   fileLogSink,
   formatCombined,
   formatJson,
+  openAccessLogSink,
   reopenOnSigusr1,
   stdoutLogSink,
 } from "./log.ts";

@@ -52,7 +52,8 @@ Deno.test("log format: the file sink appends, and reopen follows a rename", asyn
     const sink = fileLogSink(path);
     sink.write("one\n");
     await Deno.rename(path, `${path}.1`);
-    sink.write("two\n"); // still the renamed file
+    // As a `{ writeSync }` writer (a supervisor relaying worker lines): still the renamed file.
+    assert.equal(sink.writeSync(new TextEncoder().encode("two\n")), 4);
     sink.reopen();
     sink.write("three\n");
     sink.close();
