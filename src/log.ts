@@ -231,10 +231,17 @@ export function accessLog(options: AccessLogOptions = {}): ResponseHook {
   };
 }
 
-/** Reopens `sink` on every `SIGUSR1` (logrotate's `postrotate`); returns the remover. */
+/**
+ * Reopens `sink` on every `SIGUSR1` (logrotate's `postrotate`); returns the remover. Where the
+ * platform has no SIGUSR1 (Windows), nothing is registered.
+ */
 export function reopenOnSigusr1(sink: LogSink): () => void {
   const reopen = () => sink.reopen();
-  Deno.addSignalListener("SIGUSR1", reopen);
+  try {
+    Deno.addSignalListener("SIGUSR1", reopen);
+  } catch {
+    return () => {};
+  }
   return () => Deno.removeSignalListener("SIGUSR1", reopen);
 }
 
