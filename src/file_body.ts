@@ -102,7 +102,9 @@ export class FileBody extends ReadableStream<Uint8Array> {
   /** Brand checked by {@linkcode isFileBody} (works across module copies). */
   readonly [FILE_BODY] = true;
 
-  /** Creates a body from `parts`; nothing is opened until the stream is read. */
+  readonly #reader: PartReader;
+
+  /** Creates a body from `parts`; nothing is opened until the stream is read or prepared. */
   constructor(parts: readonly BodyPart[], options: FileBodyOptions = {}) {
     const chunkSize = options.chunkSize ?? DEFAULT_STREAM_CHUNK_SIZE;
     const reader = new PartReader(parts, chunkSize);
@@ -110,10 +112,47 @@ export class FileBody extends ReadableStream<Uint8Array> {
       pull: (controller) => reader.pull(controller),
       cancel: () => reader.close(),
     }, { highWaterMark: 0 });
+    this.#reader = reader;
     this.parts = parts;
     let total = 0;
     for (const part of parts) total += part instanceof Uint8Array ? part.byteLength : part.length;
     this.byteLength = total;
+  }
+
+  /**
+   * Opens every file the parts name now and checks each is the version the headers describe
+   * (throws {@linkcode FileChangedError}, or the open's error), so a server that streams the body
+   * can call it before it sends the head: a file replaced in between (a live playlist rewritten
+   * by ingest) is then a fresh answer, not a response cut off after its head. The stream reads
+   * the opened files.
+   */
+  prepare(): Promise<void> {
+    return this.#reader.prepare();
+  }
+}
+
+/**
+ * Calls `respond` and, when its body is a {@linkcode FileBody}, opens the body's files before
+ * the response is handed on; a file replaced between the app's stat and that open (an expected
+ * race with live ingest) makes it ask `respond` again, at most `retries` times. For servers that
+ * send the head before they read a file body (streams); GET and HEAD only, which are safe to
+ * repeat (RFC 9110 §9.2.1).
+ */
+export async function respondWithOpenFiles(
+  method: string,
+  respond: () => Response | Promise<Response>,
+  retries = 2,
+): Promise<Response> {
+  for (let attempt = 0;; attempt++) {
+    const response = await respond();
+    if (method !== "GET" || !isFileBody(response.body)) return response;
+    try {
+      await response.body.prepare();
+      return response;
+    } catch (error) {
+      response.body.cancel().catch(() => {});
+      if (!(error instanceof FileChangedError) || attempt >= retries) throw error;
+    }
   }
 }
 
@@ -124,14 +163,34 @@ export function isFileBody(body: unknown): body is FileBody {
     !(body as ReadableStream).locked;
 }
 
-/** Streams parts one chunk per pull; owns at most one open file at a time. */
+/**
+ * Streams parts one chunk per pull; owns at most one open file at a time, or the files opened
+ * up front by {@linkcode PartReader.prepare}.
+ */
 class PartReader {
   #index = 0;
   #file: Deno.FsFile | null = null;
   #remaining = 0;
   #sliceRead = 0;
+  /** Files opened and checked by prepare(), by path; kept open until the body ends. */
+  #prepared: Map<string, Deno.FsFile> | null = null;
 
   constructor(readonly parts: readonly BodyPart[], readonly chunkSize: number) {}
+
+  async prepare(): Promise<void> {
+    if (this.#prepared !== null) return;
+    const opened = new Map<string, Deno.FsFile>();
+    try {
+      for (const part of this.parts) {
+        if (part instanceof Uint8Array || part.length === 0 || opened.has(part.path)) continue;
+        opened.set(part.path, await openVersion(part));
+      }
+    } catch (error) {
+      for (const file of opened.values()) file.close();
+      throw error;
+    }
+    this.#prepared = opened;
+  }
 
   async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     try {
@@ -150,11 +209,7 @@ class PartReader {
             this.#index++;
             continue;
           }
-          this.#file = await Deno.open(part.path, { read: true });
-          // The path may name a newer file than the one the headers describe (an upload renamed
-          // over it): sending its bytes under the old Content-Length/ETag would mix versions.
-          const info = await this.#file.stat();
-          if (!sameVersion(info, part.identity)) throw new FileChangedError(part.path);
+          this.#file = this.#prepared?.get(part.path) ?? await openVersion(part);
           await this.#file.seek(part.offset, Deno.SeekMode.Start);
           this.#remaining = part.length;
           this.#sliceRead = 0;
@@ -167,12 +222,13 @@ class PartReader {
         this.#remaining -= n;
         this.#sliceRead += n;
         if (this.#remaining === 0) {
-          this.close();
+          this.#endSlice();
           this.#index++;
         }
         controller.enqueue(n === buffer.byteLength ? buffer : buffer.subarray(0, n));
         return;
       }
+      this.close();
       controller.close();
     } catch (error) {
       this.close();
@@ -180,15 +236,44 @@ class PartReader {
     }
   }
 
+  /** Ends the current slice's file (a prepared one stays open for later slices). */
+  #endSlice(): void {
+    const file = this.#file;
+    this.#file = null;
+    if (file !== null && this.#prepared === null) closeQuietly(file);
+  }
+
   close(): void {
-    if (this.#file !== null) {
-      try {
-        this.#file.close();
-      } catch {
-        // already closed
-      }
-      this.#file = null;
+    if (this.#file !== null) closeQuietly(this.#file);
+    this.#file = null;
+    if (this.#prepared !== null) {
+      for (const file of this.#prepared.values()) closeQuietly(file);
+      this.#prepared.clear();
     }
+  }
+}
+
+/**
+ * Opens `slice`'s file and checks it is the version its identity describes: the path may name
+ * a newer file (an upload renamed over it), and sending those bytes under the old
+ * Content-Length/ETag would mix versions.
+ */
+async function openVersion(slice: FileSlice): Promise<Deno.FsFile> {
+  const file = await Deno.open(slice.path, { read: true });
+  try {
+    if (!sameVersion(await file.stat(), slice.identity)) throw new FileChangedError(slice.path);
+    return file;
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
+
+function closeQuietly(file: Deno.FsFile): void {
+  try {
+    file.close();
+  } catch {
+    // already closed
   }
 }
 

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { respondWithOpenFiles } from "../file_body.ts";
 import { validAuthority } from "../http1/request_target.ts";
 import type { AccessLogEntry } from "../log.ts";
 import { staticBody } from "./engine/response_internals.ts";
@@ -64,7 +65,10 @@ export function serveDeno(app: FetchApp, options: DenoServeOptions): Promise<Ser
       const problem = hostProblem(request.headers.get("host"), requireHost);
       response = problem !== null
         ? text(400, `400 Bad Request: ${problem}\n`)
-        : await app.fetch(request, { remoteAddr: client });
+        : await respondWithOpenFiles(
+          request.method,
+          () => app.fetch(request, { remoteAddr: client }),
+        );
     }
     const url = request.url;
     const pathStart = url.indexOf("/", url.indexOf("//") + 2);

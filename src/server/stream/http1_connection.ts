@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { respondWithOpenFiles } from "../../file_body.ts";
 import {
   errorResponseBytes,
   parseRequestHead,
@@ -227,7 +228,9 @@ export class Http1Connection {
 
     let response: Response;
     try {
-      response = await ctx.app.fetch(request, this.#env);
+      // file bodies are opened before the head goes out: a file replaced since the app's stat
+      // (a live playlist) gets a fresh answer instead of a response cut off after its head
+      response = await respondWithOpenFiles(head.method, () => ctx.app.fetch(request, this.#env));
       if (!(response instanceof Response)) throw new TypeError("the app did not return a Response");
     } catch (error) {
       abort.abort(error);
