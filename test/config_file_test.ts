@@ -108,6 +108,16 @@ Deno.test("config file: parseConfig reads it; the command line wins; bad values 
     // A list flag on the command line replaces the file's list.
     assert.deepEqual(overridden.mounts.map((m) => m.name), ["tv"]);
 
+    // Flag, then env var, then file.
+    await Deno.writeTextFile(file, `{ "root": "${dir}", "ingest-token": "from-the-file" }`);
+    const env = (name: string) => name === "ZEROCAST_INGEST_TOKEN" ? "from-the-env" : undefined;
+    assert.equal(parseConfig(["--config", file], NO_ENV).ingestToken, "from-the-file");
+    assert.equal(parseConfig(["--config", file], env).ingestToken, "from-the-env");
+    assert.equal(
+      parseConfig(["--config", file, "--ingest-token", "from-the-flag"], env).ingestToken,
+      "from-the-flag",
+    );
+
     await Deno.writeTextFile(file, `{ "root": "${dir}", "max-ranges": 0 }`);
     assert.throws(
       () => parseConfig(["--config", file], NO_ENV),
