@@ -18,7 +18,8 @@ import {
 import { createApp } from "./src/app.ts";
 import { basicAuthPlainHttpWarning } from "./src/auth/plain_http_warning.ts";
 import { Metrics } from "./src/metrics.ts";
-import { stdoutAccessLog } from "./src/log.ts";
+import { accessLog, type LogSink, openAccessLogSink, reopenOnSigusr1 } from "./src/log.ts";
+import { TrustedProxies, withTrustedProxies } from "./src/net/trust_proxy.ts";
 import { type Started, StartError, startListeners } from "./src/listeners.ts";
 
 /** Parses the flags; returns the config, or the exit code after printing help or an error. */
@@ -70,6 +71,7 @@ async function main(args: string[]): Promise<number> {
   const appLifetime = new AbortController();
   const app = createApp({
     root: config.root,
+    mounts: config.mounts,
     cors: config.cors,
     cacheControl: config.cacheControl,
     maxRanges: config.maxRanges,
@@ -89,7 +91,28 @@ async function main(args: string[]): Promise<number> {
     signKey: config.signKey,
     basicAuth: config.basicAuth,
   });
-  const onResponse = config.quiet ? undefined : stdoutAccessLog();
+  const proxies = new TrustedProxies(config.trustProxy);
+  let sink: LogSink | undefined;
+  if (!config.quiet) {
+    try {
+      sink = openAccessLogSink(config.accessLog, (error) => {
+        console.error(`zerocast: --access-log ${config.accessLog}: ${(error as Error).message}`);
+      });
+    } catch (error) {
+      appLifetime.abort();
+      console.error(`zerocast: --access-log ${config.accessLog}: ${(error as Error).message}`);
+      return 2;
+    }
+    reopenOnSigusr1(sink);
+  }
+  const onResponse = sink === undefined ? undefined : accessLog({
+    format: config.logFormat,
+    sink,
+    clientOf: proxies.empty
+      ? undefined
+      : (entry) => proxies.clientOf(entry.remoteAddr, entry.forwardedFor ?? null),
+  });
+  const served = proxies.empty ? app : withTrustedProxies(app, proxies);
 
   if (config.basicAuth !== undefined) {
     // Before listening, so the warning is there even when the listener then fails.
@@ -100,7 +123,7 @@ async function main(args: string[]): Promise<number> {
 
   let started: Started;
   try {
-    started = await startListeners(config, app, {
+    started = await startListeners(config, served, {
       hostname: config.host,
       port: config.port,
       metrics,
@@ -115,7 +138,8 @@ async function main(args: string[]): Promise<number> {
   // Signals are handled before anyone is told to connect (a script may stop us right away).
   const stopped = stopOnSignal(started, config.shutdownGraceMs, appLifetime);
   // Only now, with every listener accepting connections.
-  console.log(`engine: ${started.engine} (${started.why}); root: ${config.root}`);
+  const mounts = config.mounts.map((m) => `; /${m.name}/: ${m.root}`).join("");
+  console.log(`engine: ${started.engine} (${started.why}); root: ${config.root}${mounts}`);
   for (const { scheme, server } of started.listeners) {
     console.log(`listening on ${listenUrl(scheme, server.hostname, server.port)}`);
   }

@@ -54,7 +54,7 @@ function routes(resolved: ResolvedAppOptions): Hono {
   if (mediaFiles !== undefined) withFileRoute(app, mediaFiles);
   app.route("/", packagingRoutes(resolved));
   // One library (and probe cache) shared by the JSON API and the web pages.
-  const library = new MediaLibrary(resolved.root);
+  const library = new MediaLibrary(resolved.root, undefined, resolved.mounts);
   app.route("/", libraryRoutes(resolved, library));
   const posters = new PosterStore({ cacheDir: resolved.posterCache });
   app.route("/", posterRoutes(library, posters));

@@ -13,9 +13,11 @@ import {
   type SettingKey,
   settingRows,
   SETTINGS,
+  splitMount,
   type ValueOf,
 } from "./settings.ts";
 import { renderHelp } from "./settings_docs.ts";
+import { type GivenValue, parseConfigText } from "./config_file.ts";
 
 /** Which server runs plain HTTP. */
 export type EngineChoice = ValueOf<"engine">;
@@ -70,6 +72,24 @@ export interface Config {
   readonly basicAuth: string | undefined;
   /** Zero-copy engine settings given on the command line (the others keep ENGINE_DEFAULTS). */
   readonly engineSettings: EngineSettings;
+  /** `--mount` roots besides `--root`, in the order given. */
+  readonly mounts: readonly MountConfig[];
+  /** `--trust-proxy` CIDRs (each checked). */
+  readonly trustProxy: readonly string[];
+  /** Access log line format. */
+  readonly logFormat: ValueOf<"logFormat">;
+  /** Access log file, or `-` for stdout. */
+  readonly accessLog: string;
+  /** The `--config` file read, if any. */
+  readonly configFile: string | undefined;
+}
+
+/** One `--mount /PREFIX=DIR`. */
+export interface MountConfig {
+  /** The URL prefix without slashes (`movies` for `/movies/`). */
+  readonly name: string;
+  /** Absolute real path of the directory. */
+  readonly root: string;
 }
 
 /** Zero-copy engine settings that were given as flags. */
@@ -138,10 +158,11 @@ function unknownFlag(name: string): CliError {
 /**
  * Splits `args` into the flags given: row key -> text value (or `true` for a switch). Values
  * follow as `--flag VALUE` or `--flag=VALUE`; a value may start with one `-` (`--port -1` is a
- * bad port, not a missing value). The last occurrence of a flag wins.
+ * bad port, not a missing value). The last occurrence of a flag wins, except for repeatable
+ * (list) flags, whose occurrences add up.
  */
-function readFlags(args: readonly string[]): Map<SettingKey, string | true> {
-  const given = new Map<SettingKey, string | true>();
+function readFlags(args: readonly string[]): Map<SettingKey, GivenValue> {
+  const given = new Map<SettingKey, GivenValue>();
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (!arg.startsWith("-") || arg === "-" || arg === "--") {
@@ -157,33 +178,42 @@ function readFlags(args: readonly string[]): Map<SettingKey, string | true> {
       given.set(key, true);
       continue;
     }
-    if (eq >= 0) {
-      given.set(key, arg.slice(eq + 1));
-      continue;
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith("--")) {
+        throw new CliError(`${name} needs a value (${row.arg ?? "VALUE"})`, TRY_HELP);
+      }
+      value = next;
+      i++;
     }
-    const value = args[i + 1];
-    if (value === undefined || value.startsWith("--")) {
-      throw new CliError(`${name} needs a value (${row.arg ?? "VALUE"})`, TRY_HELP);
-    }
-    given.set(key, value);
-    i++;
+    if (row.kind === "list") {
+      const items = row.separator === undefined ? [value] : value.split(row.separator);
+      const before = given.get(key);
+      given.set(key, [...(Array.isArray(before) ? before : []), ...items.map((t) => t.trim())]);
+    } else given.set(key, value);
   }
   return given;
 }
 
-/** Reads each setting from its flag, else its env var, else its default. */
+/**
+ * Reads each setting from its flag, else its env var, else the config file, else its default.
+ */
 class SettingValues {
   constructor(
-    private readonly given: Map<SettingKey, string | true>,
+    private readonly given: Map<SettingKey, GivenValue>,
     private readonly env: (name: string) => string | undefined,
+    private readonly file: Map<SettingKey, GivenValue> = new Map(),
+    private readonly fileLabel = "",
   ) {}
 
-  /** True when the flag was on the command line. */
+  /** True when the flag was on the command line or in the config file. */
   has(key: SettingKey): boolean {
-    return this.given.has(key);
+    return this.given.has(key) || this.file.has(key);
   }
 
-  /** The value of `key`, validated against its row; throws CliError naming the flag or env var. */
+  /** The value of `key`, validated against its row; throws CliError naming the flag or key. */
   get<K extends SettingKey>(key: K): ValueOf<K> | undefined {
     const row: Setting = SETTINGS[key];
     let raw = this.given.get(key);
@@ -192,9 +222,18 @@ class SettingValues {
       raw = this.env(row.env);
       label = `env ${row.env}`;
     }
-    if (raw === undefined) return row.default as ValueOf<K> | undefined;
+    if (raw === undefined && this.file.has(key)) {
+      raw = this.file.get(key);
+      label = `${this.fileLabel}"${row.flag}"`;
+    }
+    if (raw === undefined) {
+      return (row.kind === "list" ? [] : row.default) as ValueOf<K> | undefined;
+    }
     if (raw === true) return !row.default as ValueOf<K>;
     try {
+      if (typeof raw !== "string") {
+        return raw.map((item) => parseSettingText(row, item, label)) as ValueOf<K>;
+      }
       return parseSettingText(row, raw, label) as ValueOf<K>;
     } catch (error) {
       if (error instanceof SettingError) throw new CliError(error.message);
@@ -207,6 +246,17 @@ class SettingValues {
     const value = this.get(key);
     if (value === undefined) throw new TypeError(`setting ${key} has no default`);
     return value;
+  }
+}
+
+/** Reads and parses the `--config` file; throws CliError `config FILE: ...`. */
+function readConfigFile(path: string): Map<SettingKey, GivenValue> {
+  const text = readTextFile("config", path);
+  try {
+    return parseConfigText(text);
+  } catch (error) {
+    if (error instanceof SettingError) throw new CliError(`config ${path}: ${error.message}`);
+    throw error;
   }
 }
 
@@ -237,23 +287,42 @@ function usableDirectory(flag: string, path: string): string {
   }
 }
 
-/** Resolves the media root to an absolute real path of a directory. */
-function realDirectory(path: string): string {
+/** Resolves a directory to its absolute real path; `label` names it in errors. */
+function realDirectory(path: string, label = "--root"): string {
   let real: string;
   try {
     real = Deno.realPathSync(path);
   } catch {
-    throw new CliError(`--root ${path}: no such directory`);
+    throw new CliError(`${label} ${path}: no such directory`);
   }
-  if (!Deno.statSync(real).isDirectory) throw new CliError(`--root ${path}: not a directory`);
+  if (!Deno.statSync(real).isDirectory) throw new CliError(`${label} ${path}: not a directory`);
   return real;
+}
+
+/** The `--mount` roots: names unique, directories real. */
+function readMounts(items: readonly string[]): MountConfig[] {
+  const mounts: MountConfig[] = [];
+  for (const item of items) {
+    const split = splitMount(item);
+    if (typeof split === "string") throw new CliError(`--mount must be ${split}, got "${item}"`);
+    if (mounts.some((m) => m.name.toLowerCase() === split.name.toLowerCase())) {
+      throw new CliError(`--mount /${split.name}/ is given twice`);
+    }
+    mounts.push({ name: split.name, root: realDirectory(split.dir, `--mount /${split.name}=`) });
+  }
+  return mounts;
 }
 
 /** Parses `args` (as given after the task name) into a Config, or throws CliError. */
 export function parseConfig(args: string[], env: (name: string) => string | undefined): Config {
   const given = readFlags(args);
   if (given.has("help")) throw new HelpRequested();
-  const v = new SettingValues(given, env);
+  const configFile = given.get("config");
+  if (configFile !== undefined && typeof configFile !== "string") {
+    throw new TypeError("--config is one path");
+  }
+  const file = configFile === undefined ? undefined : readConfigFile(configFile);
+  const v = new SettingValues(given, env, file, `config ${configFile}: `);
   // Every value is checked against its row before anything touches the file system.
   for (const [key] of settingRows()) v.get(key);
 
@@ -267,6 +336,14 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     throw new CliError("--tls-port needs both --cert FILE and --key FILE");
   }
   const root = realDirectory(v.need("root"));
+  const mounts = readMounts(v.need("mount"));
+  const ingestPrefix = v.need("ingestPrefix");
+  const ingestMount = ingestPrefix.slice(1, ingestPrefix.indexOf("/", 1));
+  if (ingestMount !== "media" && !mounts.some((m) => m.name === ingestMount)) {
+    throw new CliError(
+      `--ingest-prefix must be a path under /media/ or a --mount prefix, got "${ingestPrefix}"`,
+    );
+  }
   const posterCache = v.get("posterCache");
   const cert = certPath !== undefined ? readTextFile("cert", certPath) : undefined;
   const key = keyPath !== undefined ? readTextFile("key", keyPath) : undefined;
@@ -299,7 +376,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     segmentDuration: v.need("segmentDuration"),
     shutdownGraceMs: v.need("shutdownGraceMs"),
     ingestToken: v.get("ingestToken"),
-    ingestPrefix: v.need("ingestPrefix"),
+    ingestPrefix,
     ingestMaxBytes: v.need("ingestMaxBytes"),
     ingestFsync: v.need("ingestFsync"),
     ingestIdleTimeoutMs: v.need("ingestIdleTimeoutMs"),
@@ -311,6 +388,11 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     signKey: v.get("signKey"),
     basicAuth: v.get("basicAuth"),
     engineSettings,
+    mounts,
+    trustProxy: v.need("trustProxy"),
+    logFormat: v.need("logFormat"),
+    accessLog: v.need("accessLog"),
+    configFile,
   };
 }
 

@@ -1,8 +1,11 @@
 /**
- * Access log in nginx's "combined" format, written to stdout by whichever server answered.
+ * Access log, filled by whichever server answered: nginx's "combined" format
  *
  * `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
  * "$http_referer" "$http_user_agent"`
+ *
+ * or JSON lines (`--log-format json`, {@linkcode formatJson}), to stdout or appended to a file
+ * that `SIGUSR1` reopens (`--access-log`, {@linkcode fileLogSink}).
  *
  * @module
  */
@@ -30,6 +33,14 @@ export interface AccessLogEntry {
   readonly userAgent: string | null;
   /** When the response was finished (ms since epoch; default now). */
   readonly time?: number;
+  /** Time from the complete request head to the end of the response, in ms. */
+  readonly durationMs?: number;
+  /** Which server answered: the zero-copy engine or the stream server (HTTPS, `--engine stream`). */
+  readonly engine?: "zero-copy" | "stream";
+  /** The Range header, if any. */
+  readonly range?: string | null;
+  /** The X-Forwarded-For header, if any (read only for peers in `--trust-proxy`). */
+  readonly forwardedFor?: string | null;
 }
 
 /** Called by a server once per answered request. */
@@ -57,31 +68,184 @@ export function escapeLogField(value: string): string {
   return out;
 }
 
-/** Formats one entry as a combined-format line (no trailing newline). */
-export function formatCombined(e: AccessLogEntry): string {
+/**
+ * Formats one entry as a combined-format line (no trailing newline); `remote` replaces the peer
+ * address (the client behind a trusted proxy).
+ */
+export function formatCombined(e: AccessLogEntry, remote: string = e.remoteAddr): string {
   const request = escapeLogField(`${e.method} ${e.target} ${e.protocol}`);
   const referer = e.referer ? escapeLogField(e.referer) : "-";
   const agent = e.userAgent ? escapeLogField(e.userAgent) : "-";
-  return `${e.remoteAddr} - - [${formatLogTime(e.time ?? Date.now())}] "${request}" ${e.status} ` +
-    `${e.bytes} "${referer}" "${agent}"`;
+  return `${escapeLogField(remote)} - - [${formatLogTime(e.time ?? Date.now())}] "${request}" ` +
+    `${e.status} ${e.bytes} "${referer}" "${agent}"`;
 }
 
-/** Returns a hook that writes combined-format lines to stdout, batched per event-loop turn. */
-export function stdoutAccessLog(): ResponseHook {
-  const encoder = new TextEncoder();
+/**
+ * Formats one entry as a JSON object on one line (no trailing newline): `time` (ISO 8601),
+ * `remote`, `method`, `path` (the target as received), `status`, `bytes`, `duration_ms`,
+ * `engine`, `protocol`, `range`, `user_agent`, `referer`; absent values are null.
+ */
+export function formatJson(e: AccessLogEntry, remote: string = e.remoteAddr): string {
+  return JSON.stringify({
+    time: new Date(e.time ?? Date.now()).toISOString(),
+    remote,
+    method: e.method,
+    path: e.target,
+    status: e.status,
+    bytes: e.bytes,
+    duration_ms: e.durationMs === undefined ? null : Math.round(e.durationMs * 1000) / 1000,
+    engine: e.engine ?? null,
+    protocol: e.protocol,
+    range: e.range ?? null,
+    user_agent: e.userAgent,
+    referer: e.referer,
+  });
+}
+
+/** Where log text goes. */
+export interface LogSink {
+  /** Writes `text` completely (errors are swallowed: logging never takes the server down). */
+  write(text: string): void;
+  /**
+   * Writes `bytes` completely and returns their length, so the sink can stand where a
+   * `{ writeSync }` writer is expected (a supervisor relaying its workers' log lines).
+   */
+  writeSync(bytes: Uint8Array): number;
+  /** Reopens the file at its path (after logrotate moved it); a no-op for stdout. */
+  reopen(): void;
+  /** Closes the file. */
+  close(): void;
+}
+
+const encoder = new TextEncoder();
+
+/** Writes all of `bytes` to `file`. */
+function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  while (bytes.byteLength > 0) bytes = bytes.subarray(file.writeSync(bytes));
+}
+
+/** The stdout sink. */
+export function stdoutLogSink(): LogSink {
+  const writeSync = (bytes: Uint8Array) => {
+    try {
+      writeAll(Deno.stdout, bytes);
+    } catch {
+      // stdout closed: logging must never take the server down
+    }
+    return bytes.byteLength;
+  };
+  return {
+    write: (text) => void writeSync(encoder.encode(text)),
+    writeSync,
+    reopen() {},
+    close() {},
+  };
+}
+
+/** Opens `path` for appending, creating it (mode 0644). */
+function openAppend(path: string): Deno.FsFile {
+  return Deno.openSync(path, { append: true, create: true, mode: 0o644 });
+}
+
+/**
+ * A sink appending to the file at `path` (opened now: throws when it cannot be). `reopen`
+ * closes it and opens `path` again, so after logrotate renamed the file the next lines go to a
+ * new one at the original path; when the new one cannot be opened, the old stays in use and
+ * `onError` hears why. With several processes, only the one writing the log (the supervisor
+ * that relays worker lines) should own the sink.
+ */
+export function fileLogSink(path: string, onError: (error: unknown) => void = () => {}): LogSink {
+  let file = openAppend(path);
+  const writeSync = (bytes: Uint8Array) => {
+    try {
+      writeAll(file, bytes);
+    } catch (error) {
+      onError(error);
+    }
+    return bytes.byteLength;
+  };
+  return {
+    write: (text) => void writeSync(encoder.encode(text)),
+    writeSync,
+    reopen() {
+      let next: Deno.FsFile;
+      try {
+        next = openAppend(path);
+      } catch (error) {
+        onError(error);
+        return;
+      }
+      const old = file;
+      file = next;
+      try {
+        old.close();
+      } catch {
+        // already closed
+      }
+    },
+    close() {
+      try {
+        file.close();
+      } catch {
+        // already closed
+      }
+    },
+  };
+}
+
+/**
+ * The sink of `--access-log`: stdout for `-`, else {@linkcode fileLogSink} (throws when the file
+ * cannot be opened).
+ */
+export function openAccessLogSink(
+  path: string,
+  onError: (error: unknown) => void = () => {},
+): LogSink {
+  return path === "-" ? stdoutLogSink() : fileLogSink(path, onError);
+}
+
+/** Options of {@linkcode accessLog}. */
+export interface AccessLogOptions {
+  /** Line format (default combined). */
+  readonly format?: "combined" | "json";
+  /** Where lines go (default stdout). */
+  readonly sink?: LogSink;
+  /** The client address to log for an entry (default its `remoteAddr`); see `--trust-proxy`. */
+  readonly clientOf?: (entry: AccessLogEntry) => string;
+}
+
+/** Returns a hook that writes one line per entry to the sink, batched per event-loop turn. */
+export function accessLog(options: AccessLogOptions = {}): ResponseHook {
+  const sink = options.sink ?? stdoutLogSink();
+  const format = options.format === "json" ? formatJson : formatCombined;
+  const clientOf = options.clientOf;
   let pending: string[] = [];
   const flush = () => {
     const text = pending.join("");
     pending = [];
-    try {
-      let bytes = encoder.encode(text);
-      while (bytes.byteLength > 0) bytes = bytes.subarray(Deno.stdout.writeSync(bytes));
-    } catch {
-      // stdout closed: logging must never take the server down
-    }
+    sink.write(text);
   };
   return (entry) => {
     if (pending.length === 0) queueMicrotask(flush);
-    pending.push(formatCombined(entry) + "\n");
+    pending.push(format(entry, clientOf ? clientOf(entry) : entry.remoteAddr) + "\n");
   };
+}
+
+/**
+ * Reopens `sink` on every `SIGUSR1` (logrotate's `postrotate`); returns the remover. Where the
+ * platform has no SIGUSR1 (Windows), nothing is registered.
+ */
+export function reopenOnSigusr1(sink: LogSink): () => void {
+  const reopen = () => sink.reopen();
+  try {
+    Deno.addSignalListener("SIGUSR1", reopen);
+  } catch {
+    return () => {};
+  }
+  return () => Deno.removeSignalListener("SIGUSR1", reopen);
+}
+
+/** Returns a hook that writes combined-format lines to stdout, batched per event-loop turn. */
+export function stdoutAccessLog(): ResponseHook {
+  return accessLog();
 }

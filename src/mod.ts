@@ -52,3 +52,15 @@ export type { StreamLimits, StreamServerHandle, StreamServerOptions } from "./se
 export { serveDeno } from "./server/deno_serve.ts";
 export type { DenoServeOptions } from "./server/deno_serve.ts";
 export type { FetchApp, ServerEnv, ServerHandle } from "./server/types.ts";
+export {
+  accessLog,
+  fileLogSink,
+  formatCombined,
+  formatJson,
+  openAccessLogSink,
+  reopenOnSigusr1,
+  stdoutLogSink,
+} from "./log.ts";
+export type { AccessLogEntry, AccessLogOptions, LogSink, ResponseHook } from "./log.ts";
+export { TrustedProxies, withTrustedProxies } from "./net/trust_proxy.ts";
+export type { MountSpec } from "./media/mounts.ts";

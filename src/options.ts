@@ -6,14 +6,20 @@
  */
 import { Metrics } from "./metrics.ts";
 import { SETTINGS } from "./settings.ts";
-import { AccessGate } from "./auth/gate.ts";
+import { AccessGate, SIGNED_FAMILIES } from "./auth/gate.ts";
 import { BasicAuth, parseBasicAuth } from "./auth/basic_auth.ts";
 import { signKeyBytes } from "./auth/signed_url.ts";
+import { Mounts, type MountSpec } from "./media/mounts.ts";
 
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
   /** Media root directory; served under `/media/`. */
   readonly root: string;
+  /**
+   * More roots, each served like `root` under `/<name>/` (`--mount`); names are one URL path
+   * segment and must not be a built-in route's (default: none).
+   */
+  readonly mounts?: readonly MountSpec[];
   /** `Access-Control-Allow-Origin` value for media responses (default `*`). */
   readonly cors?: string;
   /** `Cache-Control` value for media responses (default: none sent). */
@@ -65,6 +71,8 @@ export interface IngestOptions {
 /** Options with every default filled in. */
 export interface ResolvedAppOptions {
   readonly root: string;
+  /** `root` under `/media/` and the other mounts; every route resolves its root here. */
+  readonly mounts: Mounts;
   readonly cors: string;
   readonly cacheControl: string | undefined;
   readonly maxRanges: number;
@@ -81,8 +89,10 @@ export interface ResolvedAppOptions {
 /** Fills in defaults from the settings table; `root` must already be an absolute real path. Throws RangeError on a bad key or login. */
 export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
   const cors = options.cors ?? SETTINGS.cors.default;
+  const mounts = new Mounts(options.root, options.mounts);
   return {
     root: options.root,
+    mounts,
     cors,
     cacheControl: options.cacheControl,
     maxRanges: options.maxRanges ?? SETTINGS.maxRanges.default,
@@ -90,14 +100,14 @@ export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
     metrics: options.metrics ?? new Metrics(),
     segmentDurationS: options.segmentDurationS ?? SETTINGS.segmentDuration.default,
     ingest: options.ingest,
-    access: accessGate(options, cors),
+    access: accessGate(options, cors, mounts),
     dirListing: options.dirListing ?? SETTINGS.dirListing.default,
     posterCache: options.posterCache,
   };
 }
 
 /** The gate for `signKey`/`basicAuth`, or undefined when neither is set. */
-function accessGate(options: AppOptions, cors: string): AccessGate | undefined {
+function accessGate(options: AppOptions, cors: string, mounts: Mounts): AccessGate | undefined {
   if (options.signKey === undefined && options.basicAuth === undefined) return undefined;
   let basicAuth: BasicAuth | undefined;
   if (options.basicAuth !== undefined) {
@@ -106,5 +116,6 @@ function accessGate(options: AppOptions, cors: string): AccessGate | undefined {
     basicAuth = new BasicAuth(credential);
   }
   const signKey = options.signKey === undefined ? undefined : signKeyBytes(options.signKey);
-  return new AccessGate({ signKey, basicAuth, cors });
+  const families = [...SIGNED_FAMILIES, ...mounts.extra.map((m) => m.prefix)];
+  return new AccessGate({ signKey, basicAuth, cors, families });
 }

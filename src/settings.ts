@@ -11,6 +11,7 @@
 import { DEFAULT_CODEC_LIMITS } from "./http1/limits.ts";
 import { parseBasicAuth } from "./auth/basic_auth.ts";
 import { MIN_SIGN_KEY_LENGTH } from "./auth/signed_url.ts";
+import { parseCidr } from "./net/trust_proxy.ts";
 
 /** Which part of zerocast consumes a setting. */
 export type Layer = "cli" | "tls" | "server" | "app" | "ingest" | "engine";
@@ -119,9 +120,25 @@ export interface PathSetting extends Row {
   readonly default?: string;
 }
 
+/**
+ * A repeatable flag: every occurrence adds items (split at `separator` when set); in a config
+ * file an array of strings (or one string). Given on the command line, it replaces the file's.
+ */
+export interface ListSetting extends Row {
+  /** Discriminant. */
+  readonly kind: "list";
+  /** Default: no items. */
+  readonly default?: undefined;
+  /** Splits one occurrence into several items (e.g. `,`). */
+  readonly separator?: string;
+  /** Returns what an item "must be" when it is not acceptable, else null. */
+  readonly check?: (item: string) => string | null;
+}
+
 /** Any row of the table. */
 export type Setting =
   | IntSetting
+  | ListSetting
   | NumberSetting
   | PortSetting
   | TextSetting
@@ -129,11 +146,64 @@ export type Setting =
   | SwitchSetting
   | PathSetting;
 
-/** Checks an ingest prefix: a path under the media mount without `..`. */
+/** Checks an ingest prefix: a path below a mount (`/media/live/`) without `..`. */
 function checkIngestPrefix(value: string): string | null {
-  return value.startsWith(MEDIA_MOUNT) && !value.includes("..")
+  // Which mounts exist is checked by parseConfig (`--mount`); here only the shape.
+  return /^\/[^/]+\/./.test(value) && !value.includes("..")
     ? null
-    : `a path under ${MEDIA_MOUNT}`;
+    : `a path under ${MEDIA_MOUNT} or a --mount prefix`;
+}
+
+/**
+ * First path segments of built-in routes: a `--mount` prefix may not be one of them (`media` is
+ * the `--root` mount).
+ */
+export const RESERVED_MOUNT_NAMES: readonly string[] = [
+  "media",
+  "hls",
+  "dash",
+  "api",
+  "assets",
+  "s",
+  "play",
+  "poster",
+  "posters",
+  "metrics",
+  "healthz",
+  "login",
+  "logout",
+  "favicon.ico",
+  "robots.txt",
+];
+
+/** Characters allowed in a mount name (RFC 3986 §2.3 unreserved). */
+const MOUNT_NAME = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
+
+/**
+ * Splits `/PREFIX=DIR` into the mount name (`PREFIX` without slashes) and the directory, or
+ * returns what it must be.
+ */
+export function splitMount(value: string): { name: string; dir: string } | string {
+  const eq = value.indexOf("=");
+  if (eq < 0) return "/PREFIX=DIR (e.g. /movies=/srv/movies)";
+  const prefix = value.slice(0, eq);
+  const dir = value.slice(eq + 1);
+  const name = prefix.replace(/^\//, "").replace(/\/$/, "");
+  if (!prefix.startsWith("/") || !MOUNT_NAME.test(name)) {
+    return `/PREFIX=DIR with PREFIX one path segment of letters, digits, "-", "_", "." or "~" (e.g. /movies=/srv/movies)`;
+  }
+  if (RESERVED_MOUNT_NAMES.includes(name.toLowerCase())) {
+    return `a prefix other than the built-in routes (${
+      RESERVED_MOUNT_NAMES.map((n) => `/${n}`).join(", ")
+    }); /media/ is --root`;
+  }
+  if (dir === "") return "/PREFIX=DIR with a directory after =";
+  return { name, dir };
+}
+
+function checkMount(value: string): string | null {
+  const split = splitMount(value);
+  return typeof split === "string" ? split : null;
 }
 
 function checkBasicAuth(value: string): string | null {
@@ -144,6 +214,15 @@ function checkBasicAuth(value: string): string | null {
 
 /** The table, in `--help` order. Keys are the names in {@linkcode Config} (src/config.ts). */
 export const SETTINGS = {
+  config: {
+    layer: "cli",
+    kind: "file",
+    flag: "config",
+    arg: "FILE",
+    shownDefault: "none",
+    help:
+      "JSON or JSONC file of flags (keys are flag names without `--`); flags on the command line win (see Config file)",
+  },
   root: {
     layer: "cli",
     kind: "dir",
@@ -151,6 +230,16 @@ export const SETTINGS = {
     arg: "DIR",
     default: "./media",
     help: `media root, served under \`${MEDIA_MOUNT}\``,
+  },
+  mount: {
+    layer: "cli",
+    kind: "list",
+    flag: "mount",
+    arg: "/PREFIX=DIR",
+    shownDefault: "none",
+    check: checkMount,
+    help:
+      "also serve DIR under `/PREFIX/` like `/media/` (files, library, pages, ingest, `/hls/PREFIX/…`); repeatable",
   },
   host: {
     layer: "cli",
@@ -517,13 +606,42 @@ export const SETTINGS = {
     max: 1_000,
     help: "how long the loop may block the JS thread in `epoll_wait` when idle; `0` = never",
   },
+  trustProxy: {
+    layer: "cli",
+    kind: "list",
+    flag: "trust-proxy",
+    arg: "CIDR",
+    separator: ",",
+    shownDefault: "none",
+    check: (value: string) =>
+      parseCidr(value) === null ? "an IPv4 or IPv6 CIDR (e.g. 10.0.0.0/8, ::1/128)" : null,
+    help:
+      "peers in these CIDRs are proxies: the client is the right-most untrusted `X-Forwarded-For` address; repeatable or comma list",
+  },
+  logFormat: {
+    layer: "cli",
+    kind: "choice",
+    flag: "log-format",
+    choices: ["combined", "json"],
+    default: "combined",
+    help: 'access log lines: nginx "combined", or JSON lines (see Access log)',
+  },
+  accessLog: {
+    layer: "cli",
+    kind: "text",
+    flag: "access-log",
+    arg: "FILE",
+    default: "-",
+    minLength: 1,
+    help: "append the access log to FILE (`-` = stdout); `SIGUSR1` reopens it (logrotate)",
+  },
   quiet: {
     layer: "cli",
     kind: "switch",
     flag: "quiet",
     default: false,
     shownDefault: "log on",
-    help: 'no access log (nginx "combined" format on stdout)',
+    help: "no access log",
   },
   help: {
     layer: "cli",
@@ -545,6 +663,7 @@ type RowOf<K extends SettingKey> = (typeof SETTINGS)[K];
 export type ValueOf<K extends SettingKey> = RowOf<K> extends { kind: "int" | "number" | "port" }
   ? number
   : RowOf<K> extends { kind: "switch" } ? boolean
+  : RowOf<K> extends { kind: "list" } ? readonly string[]
   : RowOf<K> extends { kind: "choice"; choices: readonly (infer C)[] } ? C
   : string;
 
@@ -642,6 +761,12 @@ export function parseSettingText(row: Setting, text: string, label: string): str
       return text;
     case "switch":
       throw new SettingError(`${label} takes no value`);
+    case "list": {
+      if (text.length === 0) throw new SettingError(`${label} must not be empty`);
+      const wrong = row.check?.(text) ?? null;
+      if (wrong !== null) throw new SettingError(`${label} must be ${wrong}, got "${text}"`);
+      return text;
+    }
   }
 }
 

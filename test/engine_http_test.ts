@@ -334,8 +334,9 @@ Deno.test("engine: metrics and the access-log hook see every response", async ()
   assert.equal(metrics.activeConnections, 0);
   assert.equal(metrics.acceptedConnections, metrics.closedConnections);
   assert.equal(log.length, 3);
+  assert.ok(typeof log[0].durationMs === "number" && log[0].durationMs >= 0);
   assert.deepEqual(
-    { ...log[0], time: undefined },
+    { ...log[0], time: undefined, durationMs: undefined },
     {
       remoteAddr: "127.0.0.1",
       method: "GET",
@@ -346,6 +347,10 @@ Deno.test("engine: metrics and the access-log hook see every response", async ()
       referer: "http://ref/",
       userAgent: "ua/1",
       time: undefined,
+      durationMs: undefined,
+      engine: "zero-copy",
+      range: null,
+      forwardedFor: null,
     },
   );
   assert.equal(log[2].bytes, 8);

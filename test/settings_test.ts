@@ -118,7 +118,8 @@ Deno.test("settings: parseConfig with no flags yields every table default", () =
   const config = parseConfig(["--root", ROOT], NO_ENV) as unknown as Record<string, unknown>;
   for (const [key, row] of settingRows()) {
     if (row.flag === undefined || !(key in config) || key === "root") continue;
-    assert.equal(config[key], row.default, key);
+    if (row.kind === "list") assert.deepEqual(config[key], [], key);
+    else assert.equal(config[key], row.default, key);
   }
   assert.equal(config.root, Deno.realPathSync(ROOT));
   assert.deepEqual(config.engineSettings, {});

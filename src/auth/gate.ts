@@ -47,6 +47,8 @@ export interface AccessPolicy {
   readonly basicAuth?: BasicAuth;
   /** `Access-Control-Allow-Origin` on refusals, so cross-origin players can read the status. */
   readonly cors?: string;
+  /** Path prefixes a signed path may open (default {@linkcode SIGNED_FAMILIES}; `--mount`s add theirs). */
+  readonly families?: readonly string[];
 }
 
 const FORBIDDEN: AccessDecision = { kind: "forbidden" };
@@ -97,7 +99,9 @@ export class AccessGate {
       if (signed.kind === "forbidden") return FORBIDDEN;
       if (signed.kind === "ok") {
         if (method !== "GET" && method !== "HEAD" && method !== "OPTIONS") return FORBIDDEN;
-        return inFamily(signed.path) ? { kind: "pass", path: signed.path } : FORBIDDEN;
+        return inFamily(signed.path, this.#policy.families)
+          ? { kind: "pass", path: signed.path }
+          : FORBIDDEN;
       }
     }
     const pass: AccessDecision = { kind: "pass", path: rawPath };
@@ -164,9 +168,12 @@ export function passTarget(
   };
 }
 
-/** True for paths under one of {@linkcode SIGNED_FAMILIES}. */
-export function inFamily(path: string): boolean {
-  for (const family of SIGNED_FAMILIES) if (path.startsWith(family)) return true;
+/** True for paths under one of `families` (default {@linkcode SIGNED_FAMILIES}). */
+export function inFamily(
+  path: string,
+  families: readonly string[] = SIGNED_FAMILIES,
+): boolean {
+  for (const family of families) if (path.startsWith(family)) return true;
   return false;
 }
 

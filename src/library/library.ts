@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { MediaPathResolver } from "../media/path.ts";
+import { Mounts } from "../media/mounts.ts";
 import { contentTypeFor } from "../media/mime.ts";
 import { statFile } from "../media/stat.ts";
 import { probeFormatFor } from "../probe/probe.ts";
@@ -138,13 +138,20 @@ export function fileKind(name: string): "file" | "stream" {
 
 /** Lists and searches the media root; one instance per app holds the probe cache. */
 export class MediaLibrary {
-  readonly #resolver: MediaPathResolver;
+  readonly #mounts: Mounts;
   /** The probe cache (exposed for tests and metrics). */
   readonly cache: ProbeCache;
 
-  /** `root` must be an absolute real path. */
-  constructor(readonly root: string, cache: ProbeCache = new ProbeCache()) {
-    this.#resolver = new MediaPathResolver(root, MEDIA_MOUNT);
+  /**
+   * `root` must be an absolute real path; `mounts` (same `root`) adds the `--mount`s as
+   * top-level folders (src/media/mounts.ts).
+   */
+  constructor(
+    readonly root: string,
+    cache: ProbeCache = new ProbeCache(),
+    mounts: Mounts = new Mounts(root),
+  ) {
+    this.#mounts = mounts;
     this.cache = cache;
   }
 
@@ -157,9 +164,11 @@ export class MediaLibrary {
     if (path.startsWith("/")) path = path.slice(1);
     if (path.endsWith("/")) path = path.slice(0, -1);
     if (path === "") return { real: this.root, path: "" };
+    const { mount, rest } = this.#mounts.byLibraryPath(path);
+    if (rest === "") return { real: mount.root, path };
     // Re-encode each segment so the resolver's single decode gives back exactly `path`; a `%`
     // in the input stays a literal `%` and is refused there, as in /media/ URLs.
-    const resolved = this.#resolver.resolve(mediaUrl(path));
+    const resolved = mount.resolver.resolve(this.#mounts.urlOf(path));
     if (resolved.kind === "bad-request") return { failure: "bad-request", reason: "bad path" };
     if (resolved.kind === "not-found") return { failure: "not-found", reason: "not found" };
     return { real: resolved.path, path };
@@ -172,7 +181,7 @@ export class MediaLibrary {
   async list(input: string, options: ListOptions = {}): Promise<Listing | LibraryFailure> {
     const resolved = this.resolve(input);
     if ("failure" in resolved) return resolved;
-    const names = await readNames(resolved.real);
+    const names = await this.#names(resolved.path);
     if (names === null) return { failure: "not-found", reason: "not a directory" };
     const sort = options.sort ?? DEFAULT_SORT;
     const members = new Map<string, number>();
@@ -235,7 +244,7 @@ export class MediaLibrary {
         }
         if (name.toLowerCase().includes(needle)) matching.push(name);
         const child = joinPath(dir, name);
-        if (!name.startsWith(".") && isRealDirectory(this.root, child)) queue.push(child);
+        if (!name.startsWith(".") && isRealDirectory(this.#lexical(child))) queue.push(child);
       }
       for (const entry of await this.#entries(dir, names, new Set(matching))) {
         if (found.length >= MAX_SEARCH_RESULTS) {
@@ -271,10 +280,23 @@ export class MediaLibrary {
     return entry;
   }
 
-  /** Names in the directory at library path `dir`, or null when that is not one. */
+  /**
+   * Names in the directory at library path `dir`, or null when that is not one; at the top,
+   * the mounts' names replace `--root` entries of the same name.
+   */
   async #names(dir: string): Promise<string[] | null> {
     const resolved = this.resolve(dir);
-    return "failure" in resolved ? null : await readNames(resolved.real);
+    if ("failure" in resolved) return null;
+    const names = await readNames(resolved.real);
+    if (names === null || dir !== "" || this.#mounts.extra.length === 0) return names;
+    const mountNames = this.#mounts.extra.map((m) => m.name);
+    return [...names.filter((n) => !mountNames.includes(n)), ...mountNames];
+  }
+
+  /** The path on disk of library path `path`, symlinks unresolved. */
+  #lexical(path: string): string {
+    const { mount, rest } = this.#mounts.byLibraryPath(path);
+    return rest === "" ? mount.root : `${mount.root}/${rest}`;
   }
 
   /** Entries of `names` in directory `dir` (only those in `only`, when given), sorted. */
@@ -328,7 +350,7 @@ export class MediaLibrary {
       size: stat.identity.size,
       mtime,
       contentType: contentTypeFor(name),
-      url: mediaUrl(path),
+      url: this.#mounts.urlOf(path),
     };
     const format = probeFormatFor(name);
     if (format !== undefined) {
@@ -361,11 +383,11 @@ export class MediaLibrary {
       if (middle.includes(".")) continue;
       const path = joinPath(dir, sibling);
       if ("failure" in this.resolve(path)) continue;
-      let url = mediaUrl(path);
+      let url = this.#mounts.urlOf(path);
       if (extension === ".srt") {
         const vtt = sibling.slice(0, -4) + ".vtt";
         if (present.has(vtt)) continue; // the WebVTT file of the same name wins
-        url = mediaUrl(joinPath(dir, vtt));
+        url = this.#mounts.urlOf(joinPath(dir, vtt));
       }
       const track: SubtitleTrack = {
         path,
@@ -432,10 +454,10 @@ function isDirectory(real: string): boolean {
   }
 }
 
-/** True when library path `path` is a directory itself, not a symlink to one. */
-function isRealDirectory(root: string, path: string): boolean {
+/** True when `path` on disk is a directory itself, not a symlink to one. */
+function isRealDirectory(path: string): boolean {
   try {
-    return Deno.lstatSync(`${root}/${path}`).isDirectory;
+    return Deno.lstatSync(path).isDirectory;
   } catch {
     return false;
   }

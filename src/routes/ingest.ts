@@ -59,10 +59,16 @@ export const DEFAULT_INGEST_STALE_AFTER_MS: number = SETTINGS.ingestStaleAfterMs
 /** Routes for PUT/DELETE under `ingest.prefix`, authorised by `ingest.token` (non-empty). */
 export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions): Hono {
   if (ingest.token === "") throw new TypeError("ingest needs a non-empty token");
-  const root = options.root;
+  const prefix = ingest.prefix ?? DEFAULT_INGEST_PREFIX;
+  // The prefix lies under `/media/` or a `--mount`: uploads go to that mount's directory.
+  const mount = options.mounts.resolveMount(prefix)?.mount;
+  if (mount === undefined) {
+    throw new RangeError(`ingest prefix ${prefix} is under no mount (${MEDIA_MOUNT} or --mount)`);
+  }
+  const root = mount.root;
   const metrics = options.metrics;
   const auth = new BearerAuth(ingest.token);
-  const paths = new UploadPaths(MEDIA_MOUNT, ingest.prefix ?? DEFAULT_INGEST_PREFIX);
+  const paths = new UploadPaths(mount.prefix, prefix);
   const limits: BodyToFileOptions = {
     maxBytes: ingest.maxBytes ?? DEFAULT_INGEST_MAX_BYTES,
     idleTimeoutMs: ingest.idleTimeoutMs ?? DEFAULT_INGEST_IDLE_TIMEOUT_MS,
@@ -73,7 +79,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
   if (prefixDir.kind === "ok") removeTempFiles(prefixDir.dir);
   const staleAfterMs = ingest.staleAfterMs ?? DEFAULT_INGEST_STALE_AFTER_MS;
   const stale = staleAfterMs > 0 && ingest.signal?.aborted !== true
-    ? new StaleStreams({ root, mount: MEDIA_MOUNT, staleAfterMs, fsync, sequencer })
+    ? new StaleStreams({ root, mount: mount.prefix, staleAfterMs, fsync, sequencer })
     : undefined;
   if (stale !== undefined) {
     if (prefixDir.kind === "ok") stale.noteTree(prefixDir.dir);
@@ -94,7 +100,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
 
   const app = new Hono();
 
-  app.put(`${MEDIA_MOUNT}*`, async (c) => {
+  app.put(`${mount.prefix}*`, async (c) => {
     const request = c.req.raw;
     const segments = admit(request);
     if (segments instanceof Response) return segments;
@@ -141,7 +147,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     }
   });
 
-  app.delete(`${MEDIA_MOUNT}*`, async (c) => {
+  app.delete(`${mount.prefix}*`, async (c) => {
     const segments = admit(c.req.raw);
     if (segments instanceof Response) return segments;
     const name = segments[segments.length - 1];

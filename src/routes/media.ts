@@ -24,7 +24,7 @@ import {
 import { fileAnswer, type FileResponseOptions } from "../file_response.ts";
 import { type FileRoute, withFileRoute } from "../file_route.ts";
 import type { HeaderSource } from "../media/conditional.ts";
-import { type FileResolution, MediaPathResolver, rawPathOf } from "../media/path.ts";
+import { type FileResolution, rawPathOf } from "../media/path.ts";
 import type { ResolvedAppOptions } from "../options.ts";
 import { MEDIA_MOUNT } from "../settings.ts";
 
@@ -48,9 +48,12 @@ const NOT_ALLOWED = "method not allowed\n";
 /** HLS and DASH playlists: served with `Cache-Control: no-cache`, segments keep the configured one. */
 const PLAYLIST = /\.(m3u8|mpd)$/i;
 
-/** Routes serving `options.root` under `/media/`, with the prepared file path attached. */
+/**
+ * Routes serving `options.root` under `/media/` and each `--mount` under its prefix
+ * (src/media/mounts.ts), with the prepared file path attached.
+ */
 export function mediaRoutes(options: ResolvedAppOptions): Hono {
-  const resolver = new MediaPathResolver(options.root, MEDIA_MOUNT);
+  const mounts = options.mounts;
   // Built once: every media response carries these.
   const corsHeaders: Record<string, string> = {
     "access-control-allow-origin": options.cors,
@@ -64,7 +67,6 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     chunkSize: options.streamChunkSize,
     headers: corsHeaders,
   };
-  const extra = mediaExtras(options.root, MEDIA_MOUNT, resolver, fileOptions, options.dirListing);
   // Live playlists change in place (live ingest); players must revalidate them every time.
   const playlistOptions: FileResponseOptions = { ...fileOptions, cacheControl: "no-cache" };
   const preflightHeaders: Record<string, string> = {
@@ -107,25 +109,32 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
   // One handler for every method: with a single matching handler Hono's fetch returns the
   // Response synchronously (several matches are composed into an async chain), which saves a
   // promise turn per request.
-  app.all(`${MEDIA_MOUNT}*`, (c) => {
-    const request = c.req.raw;
-    const method = request.method;
-    if (method === "GET" || method === "HEAD") {
-      const resolved = resolver.resolveFile(rawPathOf(request.url));
-      const extraResponse = mayHaveExtra(resolved, request.url) ? extra(request, resolved) : null;
-      if (extraResponse !== null) return extraResponse; // folder listings, .srt as WebVTT
-      return toResponse(answer(method, resolved, request.headers));
-    }
-    if (method === "OPTIONS") return new Response(null, { status: 204, headers: preflightHeaders });
-    return new Response(NOT_ALLOWED, { status: 405, headers: notAllowedHeaders });
-  });
+  for (const { prefix, root, resolver } of mounts.all) {
+    const extra = mediaExtras(root, prefix, resolver, fileOptions, options.dirListing);
+    app.all(`${prefix}*`, (c) => {
+      const request = c.req.raw;
+      const method = request.method;
+      if (method === "GET" || method === "HEAD") {
+        const resolved = resolver.resolveFile(rawPathOf(request.url));
+        const extraResponse = mayHaveExtra(resolved, request.url) ? extra(request, resolved) : null;
+        if (extraResponse !== null) return extraResponse; // folder listings, .srt as WebVTT
+        return toResponse(answer(method, resolved, request.headers));
+      }
+      if (method === "OPTIONS") {
+        return new Response(null, { status: 204, headers: preflightHeaders });
+      }
+      return new Response(NOT_ALLOWED, { status: 405, headers: notAllowedHeaders });
+    });
+  }
   const route: FileRoute = {
     answer(request) {
       const method = request.method;
       if (method !== "GET" && method !== "HEAD") return null;
       const target = request.target;
-      if (!target.startsWith(MEDIA_MOUNT)) return null;
-      const resolved = resolver.resolveFile(pathOfTarget(target));
+      const path = pathOfTarget(target);
+      const mount = mounts.resolveMount(path)?.mount;
+      if (mount === undefined) return null;
+      const resolved = mount.resolver.resolveFile(path);
       // folder listings and .srt as WebVTT are answered by the app (rare: the file path stays)
       if (mayHaveExtra(resolved, target)) return null;
       return answer(method, resolved, request);

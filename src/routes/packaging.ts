@@ -8,7 +8,7 @@
  *   segment `n` (from 1); `<r>` is `v<track_ID>` or `a<track_ID>`
  *
  * Path rules, CORS, ETag, conditional requests and ranges are those of `/media/`: the file path
- * goes through {@linkcode MediaPathResolver}, and every body is answered by
+ * goes through `MediaPathResolver` (src/media/path.ts), and every body is answered by
  * {@linkcode virtualResponse}. A media segment's body is its header bytes plus slices of the
  * source file, sent with sendfile by the zero-copy engine. 400/404 for bad or missing paths,
  * 415 with a one-line reason for files that cannot be packaged.
@@ -18,7 +18,7 @@
 import { Hono } from "hono";
 import { type FileResponseOptions, virtualResponse } from "../file_response.ts";
 import { strongEtag } from "../media/etag.ts";
-import { decodeSegments, MediaPathResolver, rawPathOf } from "../media/path.ts";
+import { decodeSegments, rawPathOf } from "../media/path.ts";
 import type { ResolvedAppOptions } from "../options.ts";
 import { SegmentMapCache } from "../packaging/cache.ts";
 import { SegmentCache } from "../packaging/segment_cache.ts";
@@ -76,9 +76,13 @@ function splitResource(rest: string, dash: boolean): { file: string; resource: R
   };
 }
 
-/** Routes serving HLS under `/hls/` and DASH under `/dash/` for the files of `options.root`. */
+/**
+ * Routes serving HLS under `/hls/` and DASH under `/dash/` for the files of `options.root` and
+ * of every mount: `<file>` is a library path (`a.mp4` under `--root`, `movies/a.mp4` under the
+ * `/movies/` mount; src/media/mounts.ts).
+ */
 export function packagingRoutes(options: ResolvedAppOptions): Hono {
-  const resolver = new MediaPathResolver(options.root, "/");
+  const mounts = options.mounts;
   const cache = new SegmentMapCache(options.segmentDurationS);
   const segments = new SegmentCache();
   const corsHeaders: Record<string, string> = {
@@ -120,7 +124,8 @@ export function packagingRoutes(options: ResolvedAppOptions): Hono {
     if (decodeSegments(rest).kind === "bad-request") return text(400, "bad request\n");
     const split = splitResource(rest, dash);
     if (split === null) return text(404, "not found\n");
-    const resolved = resolver.resolveFile("/" + split.file);
+    const inMount = mounts.byLibraryPath(split.file);
+    const resolved = inMount.mount.resolver.resolveFile(inMount.mount.prefix + inMount.rest);
     if (resolved.kind === "bad-request") return text(400, "bad request\n");
     if (resolved.kind === "not-found") return text(404, "not found\n");
     if (!PACKAGEABLE.test(resolved.path)) {

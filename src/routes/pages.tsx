@@ -111,7 +111,8 @@ export function isPackageable(entry: FileEntry): boolean {
 
 /** The just-in-time HLS or DASH URL of a packageable file entry. */
 export function packagedUrl(entry: FileEntry, via: "hls" | "dash"): string {
-  const base = entry.url.replace(/^\/media\//, `/${via}/`);
+  // `/media/a.mp4` -> `/hls/a.mp4`; a `--mount`'s `/movies/a.mp4` -> `/hls/movies/a.mp4`.
+  const base = `/${via}${entry.url.replace(/^\/media\//, "/")}`;
   return via === "hls" ? `${base}/master.m3u8` : `${base}/manifest.mpd`;
 }
 

@@ -57,6 +57,7 @@ export function serveDeno(app: FetchApp, options: DenoServeOptions): Promise<Ser
   const requireHost = options.requireHost ?? true;
 
   const handler = async (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
+    const started = performance.now();
     const client = options.clientOf ? options.clientOf(info.remoteAddr) : info.remoteAddr;
     let response: Response;
     if (client === null) response = text(403, "forbidden\n");
@@ -80,11 +81,18 @@ export function serveDeno(app: FetchApp, options: DenoServeOptions): Promise<Ser
       status: response.status,
       referer: request.headers.get("referer"),
       userAgent: request.headers.get("user-agent"),
+      engine: "stream" as const,
+      range: request.headers.get("range"),
+      forwardedFor: request.headers.get("x-forwarded-for"),
     };
     const finish = (bytes: number) => {
       metrics?.countRequest(entry.status);
       if (onResponse) {
-        const logged: AccessLogEntry = { ...entry, bytes };
+        const logged: AccessLogEntry = {
+          ...entry,
+          bytes,
+          durationMs: performance.now() - started,
+        };
         onResponse(logged);
       }
     };

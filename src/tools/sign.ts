@@ -8,6 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { SIGNED_FAMILIES } from "../auth/gate.ts";
+import { splitMount } from "../settings.ts";
 import { MIN_SIGN_KEY_LENGTH, signUrl } from "../auth/signed_url.ts";
 
 const USAGE =
@@ -41,8 +42,11 @@ export function signCommand(
   });
   const prefix = values.prefix;
   if (prefix === undefined) throw new Error("--prefix is required");
-  if (!SIGNED_FAMILIES.some((family) => prefix.startsWith(family))) {
-    throw new Error(`--prefix must be under ${SIGNED_FAMILIES.join(", ")}`);
+  // A `--mount /NAME=DIR` is signed as `/NAME/…` (the server knows its mounts; this tool not).
+  const mountName = /^\/([^/]+)\//.exec(prefix)?.[1];
+  const isMount = mountName !== undefined && typeof splitMount(`/${mountName}=.`) !== "string";
+  if (!isMount && !SIGNED_FAMILIES.some((family) => prefix.startsWith(family))) {
+    throw new Error(`--prefix must be under ${SIGNED_FAMILIES.join(", ")} or a --mount prefix`);
   }
   const ttlText = values.ttl ?? "3600";
   if (!/^[1-9][0-9]{0,9}$/.test(ttlText)) {

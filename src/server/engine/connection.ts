@@ -789,6 +789,10 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
         bytes: ex.bytes,
         referer: ex.header("referer"),
         userAgent: ex.header("user-agent"),
+        durationMs: performance.now() - ex.start,
+        engine: "zero-copy",
+        range: ex.header("range"),
+        forwardedFor: ex.header("x-forwarded-for"),
       });
     } catch (error) {
       this.ctx.onError(error);

@@ -26,6 +26,8 @@ export class Exchange implements FileRouteRequest {
   signal: AbortController | null = null;
   /** Files acquired for this response, released when it ends. */
   readonly files: OpenFile[] = [];
+  /** When the request head was complete (`performance.now()`), for the log's duration. */
+  readonly start: number = performance.now();
 
   /**
    * Starts an exchange for `head`; for a request the codec rejected, `head` is null and `line`

@@ -72,6 +72,8 @@ export class Http1Connection {
   /** Waiting for the next request with nothing buffered: shutdown may close at once. */
   #idle = true;
   #draining = false;
+  /** When the current request head was complete (`performance.now()`; 0: none yet). */
+  #started = 0;
 
   /** Wraps `conn` from `remoteAddr`. */
   constructor(conn: Deno.Conn, remoteAddr: Deno.NetAddr, ctx: Http1Context) {
@@ -115,6 +117,7 @@ export class Http1Connection {
         }
         io.readDeadline(0);
         this.#idle = false;
+        this.#started = performance.now();
         if (parsed.kind === "error") {
           await this.#fail(parsed.status, parsed.reason, null);
           return;
@@ -302,7 +305,12 @@ export class Http1Connection {
         bytes,
         referer: head === null ? null : field(head, "referer"),
         userAgent: head === null ? null : field(head, "user-agent"),
+        durationMs: this.#started === 0 ? 0 : performance.now() - this.#started,
+        engine: "stream",
+        range: head === null ? null : field(head, "range"),
+        forwardedFor: head === null ? null : field(head, "x-forwarded-for"),
       });
+      this.#started = 0;
     } catch (error) {
       ctx.onError(error);
     }
