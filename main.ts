@@ -20,6 +20,8 @@ import { Metrics } from "./src/metrics.ts";
 import { stdoutAccessLog } from "./src/log.ts";
 import { serveStream } from "./src/server/stream.ts";
 import type { CommonServerOptions, FetchApp, ServerHandle } from "./src/server/types.ts";
+import { superviseIfWanted } from "./src/server/workers/supervisor.ts";
+import { workerRuntime } from "./src/server/workers/worker.ts";
 
 /** Decides which engine serves plain HTTP; returns the choice and why. */
 function chooseEngine(config: Config): { engine: "zero-copy" | "stream"; why: string } {
@@ -60,7 +62,14 @@ async function main(args: string[]): Promise<number> {
     throw error;
   }
 
-  const metrics = new Metrics();
+  // --workers: a supervisor starts worker processes (this file again, see src/server/workers/).
+  const worker = workerRuntime();
+  if (worker === null) {
+    const supervised = await superviseIfWanted(config, args);
+    if (supervised !== null) return supervised;
+  }
+  const announce = worker?.announce ?? console.log;
+  const metrics = worker?.metrics ?? new Metrics();
   const app = createApp({
     root: config.root,
     cors: config.cors,
@@ -76,7 +85,13 @@ async function main(args: string[]): Promise<number> {
     },
   });
   const onResponse = config.quiet ? undefined : stdoutAccessLog();
-  const common = { hostname: config.host, port: config.port, metrics, onResponse };
+  const common = {
+    hostname: config.host,
+    port: config.port,
+    metrics,
+    onResponse,
+    reusePort: worker !== null,
+  };
   const { engine, why } = chooseEngine(config);
 
   const servers: ServerHandle[] = [];
@@ -94,8 +109,8 @@ async function main(args: string[]): Promise<number> {
       plain = await startPlain("stream", app, common, config.engineSettings);
     }
     servers.push(plain);
-    console.log(`engine: ${used} (${reason}); root: ${config.root}`);
-    console.log(`listening on ${listenUrl("http", plain.hostname, plain.port)}`);
+    announce(`engine: ${used} (${reason}); root: ${config.root}`);
+    announce(`listening on ${listenUrl("http", plain.hostname, plain.port)}`);
     if (config.tlsPort !== undefined) {
       const tls = await serveStream(app, {
         ...common,
@@ -103,7 +118,7 @@ async function main(args: string[]): Promise<number> {
         tls: { cert: config.cert!, key: config.key! },
       });
       servers.push(tls);
-      console.log(`listening on ${listenUrl("https", tls.hostname, tls.port)}`);
+      announce(`listening on ${listenUrl("https", tls.hostname, tls.port)}`);
     }
   } catch (error) {
     await Promise.all(servers.map((s) => s.shutdown(0)));
@@ -120,6 +135,7 @@ async function main(args: string[]): Promise<number> {
     };
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
+    worker?.stopWithSupervisor(stop);
   });
   await stopped;
   return 0;

@@ -47,6 +47,8 @@ export interface Config {
   readonly ingestIdleTimeoutMs: number;
   /** Zero-copy engine settings given on the command line (defaults: ENGINE_DEFAULTS). */
   readonly engineSettings: EngineSettings;
+  /** Worker processes: a number, or `auto` = the CPUs this process may use (default auto). */
+  readonly workers: number | "auto";
 }
 
 /** Zero-copy engine settings that have flags; unset ones keep the engine's defaults. */
@@ -123,6 +125,8 @@ Flags:
   --sendfile-max-chunk N zero-copy engine: bytes per sendfile call and turn (default 2097152)
   --pread-threshold N    zero-copy engine: file bodies up to N bytes go out with the head via
                          pread + one send instead of sendfile (default 32768; 0 = never)
+  --workers N|auto       worker processes, each with its own SO_REUSEPORT listener and event
+                         loop (default auto = the CPUs this process may use; 1 = one process)
   --quiet                no access log
   --help                 show this help
 `;
@@ -187,6 +191,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "max-body-bytes": { type: "string" },
         "sendfile-max-chunk": { type: "string" },
         "pread-threshold": { type: "string" },
+        workers: { type: "string" },
         quiet: { type: "boolean" },
         help: { type: "boolean" },
       },
@@ -269,7 +274,22 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
       ? parsePositiveInt("ingest-idle-timeout", v["ingest-idle-timeout"], 1)
       : DEFAULT_INGEST_IDLE_TIMEOUT_MS,
     engineSettings: parseEngineSettings(v),
+    workers: parseWorkers(v.workers),
   };
+}
+
+/** Most worker processes `--workers` accepts. */
+export const MAX_WORKERS = 256;
+
+/** `--workers N|auto`. */
+function parseWorkers(value: string | undefined): number | "auto" {
+  if (value === undefined || value === "auto") return "auto";
+  if (!/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > MAX_WORKERS) {
+    throw new CliError(
+      `--workers must be auto or a whole number from 1 to ${MAX_WORKERS}, got "${value}"`,
+    );
+  }
+  return Number(value);
 }
 
 /** Reads the engine flags that were given. */

@@ -47,6 +47,7 @@ export function serveStream(app: FetchApp, options: StreamServerOptions): Promis
       const common = {
         hostname: options.hostname,
         port: options.port,
+        reusePort: options.reusePort ?? false,
         onListen: () => {},
         onError: (error: unknown) => {
           console.error(`zerocast: handler error: ${error instanceof Error ? error.stack : error}`);

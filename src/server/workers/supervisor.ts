@@ -1,0 +1,380 @@
+/**
+ * `--workers N`: the supervisor process. It starts N worker processes (`main.ts` again, with the
+ * same Deno and server flags), each with its own SO_REUSEPORT listener and event loop, and:
+ *
+ * - prints one `listening on …` line per listener once every worker accepts connections;
+ * - relays the workers' stdout (the access log) in whole lines and their stderr;
+ * - restarts a worker that dies (one line on stderr), with a back-off when one dies at start;
+ * - SIGINT/SIGTERM: asks every worker to drain (each finishes in-flight responses within
+ *   `--shutdown-grace`), then exits 0;
+ * - SIGHUP: replaces the workers one at a time: a new worker (new code, flags re-read) starts and
+ *   listens before the old one is told to drain, so a connection is never refused and no transfer
+ *   in flight is cut.
+ *
+ * The shared metrics table (src/server/workers/metrics_table.ts) lives in a file under /dev/shm
+ * that the supervisor creates and removes.
+ *
+ * @module
+ */
+import { CliError, type Config } from "../../config.ts";
+import { availableCpus } from "./cpus.ts";
+import { workerArgs } from "./command.ts";
+import { MetricsTable } from "./metrics_table.ts";
+import { CONTROL_PREFIX, WORKER_ENV, type WorkerAssignment } from "./protocol.ts";
+import { readLines, relayLines, writeAllSync } from "./relay.ts";
+
+/** How many workers to run, and why. */
+export interface WorkerPlan {
+  /** Number of worker processes (1 = no supervisor, one process as before). */
+  readonly count: number;
+  /** Where the number came from, for the start-up line. */
+  readonly why: string;
+}
+
+/** Longest wait for a new worker to listen. */
+const START_TIMEOUT_MS = 30_000;
+/** A worker that dies sooner than this after it started is restarted after a back-off. */
+const QUICK_DEATH_MS = 2_000;
+/** Longest restart back-off. */
+const MAX_BACKOFF_MS = 10_000;
+
+/** Decides the number of workers from `--workers` and what this process may do. */
+export function planWorkers(config: Config): WorkerPlan {
+  const missing = missingForWorkers();
+  if (config.workers === "auto") {
+    const cpus = availableCpus();
+    if (cpus === 1) return { count: 1, why: "auto: 1 CPU" };
+    if (missing !== undefined) return { count: 1, why: `auto: ${missing}` };
+    return { count: cpus, why: `auto: ${cpus} CPUs` };
+  }
+  if (config.workers > 1 && missing !== undefined) {
+    throw new CliError(`--workers ${config.workers} needs ${missing.replace(/ not granted$/, "")}`);
+  }
+  return { count: config.workers, why: "--workers" };
+}
+
+/** Why several workers cannot run here, or undefined when they can. */
+function missingForWorkers(): string | undefined {
+  if (Deno.build.os !== "linux") return "not Linux";
+  for (const name of ["run", "ffi", "env"] as const) {
+    if (Deno.permissions.querySync({ name }).state !== "granted") {
+      return `--allow-${name} not granted`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Runs the supervisor when more than one worker is wanted; returns the exit code, or null when
+ * this process should serve by itself (one worker).
+ */
+export async function superviseIfWanted(config: Config, args: string[]): Promise<number | null> {
+  let plan: WorkerPlan;
+  try {
+    plan = planWorkers(config);
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    console.error(`zerocast: ${error.message}`);
+    return 2;
+  }
+  if (plan.count <= 1) return null;
+  return await new Supervisor(config, args, plan).run();
+}
+
+/** Options of {@linkcode Supervisor} beyond the config. */
+export interface SupervisorOptions {
+  /** Module each worker runs (default: this program's main module). */
+  readonly entry?: string;
+}
+
+/** One worker process. */
+interface WorkerProcess {
+  readonly worker: number;
+  readonly slot: number;
+  readonly child: Deno.ChildProcess;
+  readonly startedAt: number;
+  /** Resolves with its listeners once it reported all of them; rejects when it exits first. */
+  readonly ready: Promise<void>;
+  /** Resolves when the process has exited and its output is relayed. */
+  readonly exited: Promise<Deno.CommandStatus>;
+  /** Its `engine: …` line. */
+  engineLine?: string;
+  /** Listener URLs it reported, by scheme. */
+  readonly urls: Map<string, string>;
+  /** Told to drain (reload or shutdown): its exit is expected. */
+  draining: boolean;
+}
+
+/** The supervisor of one multi-worker server. */
+export class Supervisor {
+  readonly #config: Config;
+  readonly #args: string[];
+  readonly #plan: WorkerPlan;
+  readonly #entry: string;
+  readonly #tablePath: string;
+  readonly #table: MetricsTable;
+  /** Serving workers by number. */
+  readonly #current = new Map<number, WorkerProcess>();
+  /** Every worker process still running (serving, starting or draining). */
+  readonly #running = new Set<WorkerProcess>();
+  /** Ports fixed by the first worker (port 0 picks once, all workers share it). */
+  #portArgs: string[] = [];
+  #stopping = false;
+  #reloading: Promise<void> | null = null;
+  #reloadAgain = false;
+  readonly #quickDeaths = new Map<number, number>();
+  readonly #stdout = Deno.stdout;
+  readonly #stderr = Deno.stderr;
+  readonly #encoder = new TextEncoder();
+
+  /** Prepares a supervisor for `plan.count` workers running `args`. */
+  constructor(config: Config, args: string[], plan: WorkerPlan, options: SupervisorOptions = {}) {
+    this.#config = config;
+    this.#args = args;
+    this.#plan = plan;
+    this.#entry = options.entry ?? Deno.mainModule;
+    this.#tablePath = tablePath();
+    this.#table = MetricsTable.create(this.#tablePath, plan.count * 2 + 2);
+  }
+
+  /** Starts the workers and supervises them until SIGINT/SIGTERM; returns the exit code. */
+  async run(): Promise<number> {
+    try {
+      const code = await this.#startAll();
+      if (code !== 0) return code;
+      await this.#serveUntilStopped();
+      return 0;
+    } finally {
+      try {
+        Deno.removeSync(this.#tablePath);
+      } catch { /* already gone */ }
+    }
+  }
+
+  async #startAll(): Promise<number> {
+    const first = this.#spawn(1);
+    try {
+      await first.ready;
+    } catch {
+      const status = await first.exited;
+      return status.code === 0 ? 2 : status.code;
+    }
+    const [http, https] = [first.urls.get("http"), first.urls.get("https")];
+    this.#portArgs = ["--port", new URL(http!).port];
+    if (https !== undefined) this.#portArgs.push("--tls-port", new URL(https).port);
+    this.#current.set(1, first);
+    const rest: WorkerProcess[] = [];
+    for (let n = 2; n <= this.#plan.count; n++) rest.push(this.#spawn(n));
+    const failed = (await Promise.allSettled(rest.map((w) => w.ready)))
+      .some((r) => r.status === "rejected");
+    if (failed) {
+      this.#error("a worker did not start; stopping");
+      for (const w of [first, ...rest]) this.#signal(w, "SIGTERM");
+      await Promise.all([first, ...rest].map((w) => w.exited));
+      return 2;
+    }
+    for (const w of rest) this.#current.set(w.worker, w);
+    const engine = first.engineLine ?? "engine: ?";
+    this.#out(`${engine}; workers: ${this.#plan.count} (${this.#plan.why})`);
+    this.#out(`listening on ${http}`);
+    if (https !== undefined) this.#out(`listening on ${https}`);
+    return 0;
+  }
+
+  async #serveUntilStopped(): Promise<void> {
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => stop = resolve);
+    const onStop = () => {
+      if (this.#stopping) return;
+      this.#stopping = true;
+      stop();
+    };
+    const onReload = () => void this.reload();
+    Deno.addSignalListener("SIGINT", onStop);
+    Deno.addSignalListener("SIGTERM", onStop);
+    Deno.addSignalListener("SIGHUP", onReload);
+    await stopped;
+    Deno.removeSignalListener("SIGHUP", onReload);
+    const all = [...this.#running];
+    for (const w of all) {
+      w.draining = true;
+      this.#signal(w, "SIGTERM");
+    }
+    // Each worker ends itself within the grace period; a stuck one is killed a little later.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#config.shutdownGraceMs + 5_000);
+    });
+    await Promise.race([Promise.all(all.map((w) => w.exited)), deadline]);
+    clearTimeout(timer);
+    for (const w of this.#running) this.#signal(w, "SIGKILL");
+    await Promise.all(all.map((w) => w.exited));
+    Deno.removeSignalListener("SIGINT", onStop);
+    Deno.removeSignalListener("SIGTERM", onStop);
+  }
+
+  /** SIGHUP: replaces every worker, one at a time (a reload asked during one runs after it). */
+  reload(): Promise<void> {
+    if (this.#reloading !== null) {
+      this.#reloadAgain = true;
+      return this.#reloading;
+    }
+    this.#reloading = (async () => {
+      do {
+        this.#reloadAgain = false;
+        await this.#replaceAll();
+      } while (this.#reloadAgain && !this.#stopping);
+      this.#reloading = null;
+    })();
+    return this.#reloading;
+  }
+
+  async #replaceAll(): Promise<void> {
+    this.#error(`reload: replacing ${this.#current.size} workers one at a time`);
+    for (const number of [...this.#current.keys()].sort((a, b) => a - b)) {
+      if (this.#stopping) return;
+      const old = this.#current.get(number);
+      if (old === undefined) continue;
+      const fresh = this.#spawn(number);
+      try {
+        await fresh.ready;
+      } catch {
+        this.#error(`reload failed: new worker ${number} did not start; the running workers stay`);
+        return;
+      }
+      if (this.#stopping) return;
+      // The new worker accepts before the old one stops: the port is never without a listener.
+      this.#current.set(number, fresh);
+      if (this.#current.get(number) === fresh && old.child.pid !== fresh.child.pid) {
+        old.draining = true;
+        this.#signal(old, "SIGTERM");
+        this.#error(`reload: worker ${number} pid ${old.child.pid} -> pid ${fresh.child.pid}`);
+      }
+    }
+    this.#error(`reload done: ${this.#current.size} workers`);
+  }
+
+  /** Starts worker number `worker`. */
+  #spawn(worker: number): WorkerProcess {
+    const slot = this.#table.freeSlot();
+    if (slot < 0) throw new Error("no free metrics slot");
+    this.#table.claim(slot, worker);
+    const assignment: WorkerAssignment = { worker, slot, table: this.#tablePath };
+    const child = new Deno.Command(Deno.execPath(), {
+      args: workerArgs(this.#entry, [...this.#args, ...this.#portArgs]),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { [WORKER_ENV]: JSON.stringify(assignment) },
+    }).spawn();
+    this.#table.setPid(slot, child.pid);
+    const expected = this.#config.tlsPort === undefined ? 1 : 2;
+    let resolveReady!: () => void;
+    let rejectReady!: (error: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      resolveReady = resolve;
+      rejectReady = reject;
+    });
+    ready.catch(() => {});
+    const proc: WorkerProcess = {
+      worker,
+      slot,
+      child,
+      startedAt: Date.now(),
+      ready,
+      exited: undefined as unknown as Promise<Deno.CommandStatus>,
+      urls: new Map(),
+      draining: false,
+    };
+    const onLine = (line: string) => {
+      if (!line.startsWith(CONTROL_PREFIX)) {
+        writeAllSync(this.#stderr, this.#encoder.encode(line + "\n"));
+        return;
+      }
+      const text = line.slice(CONTROL_PREFIX.length);
+      const listening = /^listening on (https?):\/\/\S+$/.exec(text);
+      if (listening) {
+        proc.urls.set(listening[1], text.slice("listening on ".length));
+        if (proc.urls.size === expected) resolveReady();
+      } else if (text.startsWith("engine: ")) proc.engineLine = text;
+    };
+    const relays = Promise.all([
+      relayLines(child.stdout, this.#stdout),
+      readLines(child.stderr, onLine),
+    ]);
+    const startTimer = setTimeout(() => {
+      rejectReady(new Error("start timeout"));
+      this.#signal(proc, "SIGKILL");
+    }, START_TIMEOUT_MS);
+    (proc as { exited: Promise<Deno.CommandStatus> }).exited = (async () => {
+      const status = await child.status;
+      await relays;
+      clearTimeout(startTimer);
+      rejectReady(new Error(`exited (${describeStatus(status)})`));
+      this.#onExit(proc, status);
+      return status;
+    })();
+    ready.then(() => clearTimeout(startTimer), () => {});
+    // stdin stays open and unused: the worker sees EOF when the supervisor is gone.
+    this.#running.add(proc);
+    return proc;
+  }
+
+  #onExit(proc: WorkerProcess, status: Deno.CommandStatus): void {
+    this.#running.delete(proc);
+    this.#table.retire(proc.slot);
+    const serving = this.#current.get(proc.worker) === proc;
+    if (!serving || proc.draining || this.#stopping) return;
+    this.#current.delete(proc.worker);
+    this.#table.countRestart();
+    const lived = Date.now() - proc.startedAt;
+    const deaths = lived < QUICK_DEATH_MS ? (this.#quickDeaths.get(proc.worker) ?? 0) + 1 : 0;
+    this.#quickDeaths.set(proc.worker, deaths);
+    const delay = deaths === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 250 * 2 ** (deaths - 1));
+    this.#error(
+      `worker ${proc.worker} pid ${proc.child.pid} died (${describeStatus(status)}); ` +
+        `restarting${delay > 0 ? ` in ${delay} ms` : ""}`,
+    );
+    setTimeout(() => this.#restart(proc.worker), delay);
+  }
+
+  async #restart(worker: number): Promise<void> {
+    if (this.#stopping || this.#current.has(worker)) return;
+    const fresh = this.#spawn(worker);
+    this.#current.set(worker, fresh);
+    try {
+      await fresh.ready;
+      this.#error(`worker ${worker} restarted: pid ${fresh.child.pid}`);
+    } catch {
+      // its exit handler schedules the next attempt
+    }
+  }
+
+  #signal(proc: WorkerProcess, signal: Deno.Signal): void {
+    try {
+      proc.child.kill(signal);
+    } catch { /* already gone */ }
+  }
+
+  #out(line: string): void {
+    writeAllSync(this.#stdout, this.#encoder.encode(line + "\n"));
+  }
+
+  #error(message: string): void {
+    writeAllSync(this.#stderr, this.#encoder.encode(`zerocast: ${message}\n`));
+  }
+}
+
+/** A path for the shared metrics table: /dev/shm when there is one, else the temp directory. */
+function tablePath(): string {
+  const name = `zerocast-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.metrics`;
+  try {
+    if (Deno.statSync("/dev/shm").isDirectory) return `/dev/shm/${name}`;
+  } catch { /* no /dev/shm */ }
+  return Deno.makeTempFileSync({ prefix: "zerocast-", suffix: ".metrics" });
+}
+
+/** `exit code 1` or `signal SIGKILL`. */
+function describeStatus(status: Deno.CommandStatus): string {
+  return status.signal !== null ? `signal ${status.signal}` : `exit code ${status.code}`;
+}
