@@ -1,7 +1,7 @@
 /**
  * The command line that starts one worker: the same `deno` binary with the same Deno flags
  * (permissions, `--unstable-*`, V8 flags) the supervisor was started with, the same entry module
- * and the same server flags. Read from `/proc/self/cmdline`; where that is not available, the
+ * and the same server flags (plus `--unstable-net`, see {@linkcode workerArgs}). Read from `/proc/self/cmdline`; where that is not available, the
  * granted permissions are rebuilt as `--allow-*` flags.
  *
  * @module
@@ -30,7 +30,13 @@ export function denoFlags(): string[] {
   return flags;
 }
 
-/** Returns `deno` arguments that run `entry` with `args` under this process's Deno flags. */
+/**
+ * Returns `deno` arguments that run `entry` with `args` under this process's Deno flags, plus
+ * `--unstable-net`: Deno 2.9 gates `reusePort` of `Deno.serve`/`Deno.listenTls` (the stream
+ * engine and HTTPS in every worker) behind it.
+ */
 export function workerArgs(entry: string, args: readonly string[]): string[] {
-  return [...denoFlags(), entry, ...args];
+  const flags = denoFlags();
+  if (!flags.includes("--unstable-net")) flags.splice(1, 0, "--unstable-net");
+  return [...flags, entry, ...args];
 }
