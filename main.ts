@@ -70,6 +70,8 @@ async function main(args: string[]): Promise<number> {
   }
   const announce = worker?.announce ?? console.log;
   const metrics = worker?.metrics ?? new Metrics();
+  // Stops the app's timers (the stale-stream sweeper) at shutdown.
+  const appLifetime = new AbortController();
   const app = createApp({
     root: config.root,
     cors: config.cors,
@@ -82,6 +84,8 @@ async function main(args: string[]): Promise<number> {
       maxBytes: config.ingestMaxBytes,
       fsync: config.ingestFsync,
       idleTimeoutMs: config.ingestIdleTimeoutMs,
+      staleAfterMs: config.ingestStaleAfterMs,
+      signal: appLifetime.signal,
     },
   });
   const onResponse = config.quiet ? undefined : stdoutAccessLog();
@@ -121,6 +125,7 @@ async function main(args: string[]): Promise<number> {
       announce(`listening on ${listenUrl("https", tls.hostname, tls.port)}`);
     }
   } catch (error) {
+    appLifetime.abort();
     await Promise.all(servers.map((s) => s.shutdown(0)));
     console.error(`zerocast: cannot start: ${describeStartError(error, config)}`);
     return 2;
@@ -131,6 +136,7 @@ async function main(args: string[]): Promise<number> {
     const stop = () => {
       if (stopping) return;
       stopping = true;
+      appLifetime.abort();
       Promise.all(servers.map((s) => s.shutdown(config.shutdownGraceMs))).finally(resolve);
     };
     Deno.addSignalListener("SIGINT", stop);

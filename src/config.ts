@@ -45,6 +45,8 @@ export interface Config {
   readonly ingestFsync: boolean;
   /** Abort an upload when no body byte arrives for this long, in ms (default 30000). */
   readonly ingestIdleTimeoutMs: number;
+  /** End idle live playlists and remove unlisted segments after this many ms (0 = off). */
+  readonly ingestStaleAfterMs: number;
   /** Zero-copy engine settings given on the command line (defaults: ENGINE_DEFAULTS). */
   readonly engineSettings: EngineSettings;
   /** Worker processes: a number, or `auto` = the CPUs this process may use (default auto). */
@@ -90,6 +92,8 @@ export const DEFAULT_PORT = 8080;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
 /** Default per-upload idle timeout. */
 export const DEFAULT_INGEST_IDLE_TIMEOUT_MS = 30_000;
+/** Default idle time after which a live stream is ended. */
+export const DEFAULT_INGEST_STALE_AFTER_MS = 60_000;
 /** Default per-upload size limit. */
 export const DEFAULT_INGEST_MAX_BYTES = 1024 ** 3;
 
@@ -118,6 +122,9 @@ Flags:
   --no-ingest-fsync      do not fsync uploads before renaming them into place
   --ingest-idle-timeout MS
                          abort an upload after this many ms without a body byte (default 30000)
+  --ingest-stale-after MS
+                         a live playlist with no upload this long gets #EXT-X-ENDLIST; after as
+                         long again its unlisted segments are removed (default 60000; 0 = off)
   --max-connections N    zero-copy engine: open connections before accept pauses (default 10000)
   --header-timeout MS    zero-copy engine: time to receive a request head, then 408 (default 10000)
   --keepalive-timeout MS zero-copy engine: idle keep-alive connections close after (default 10000)
@@ -185,6 +192,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "ingest-max-bytes": { type: "string" },
         "no-ingest-fsync": { type: "boolean" },
         "ingest-idle-timeout": { type: "string" },
+        "ingest-stale-after": { type: "string" },
         "max-connections": { type: "string" },
         "header-timeout": { type: "string" },
         "keepalive-timeout": { type: "string" },
@@ -273,6 +281,9 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     ingestIdleTimeoutMs: v["ingest-idle-timeout"] !== undefined
       ? parsePositiveInt("ingest-idle-timeout", v["ingest-idle-timeout"], 1)
       : DEFAULT_INGEST_IDLE_TIMEOUT_MS,
+    ingestStaleAfterMs: v["ingest-stale-after"] !== undefined
+      ? parsePositiveInt("ingest-stale-after", v["ingest-stale-after"], 0)
+      : DEFAULT_INGEST_STALE_AFTER_MS,
     engineSettings: parseEngineSettings(v),
     workers: parseWorkers(v.workers),
   };

@@ -36,6 +36,13 @@ export interface IngestOptions {
   readonly idleTimeoutMs?: number;
   /** fsync each upload before renaming it into place (default true). */
   readonly fsync?: boolean;
+  /**
+   * A live playlist with no upload for this long gets `#EXT-X-ENDLIST`, and later its unlisted
+   * segments are removed, in ms (default 60000; 0 = off). See `src/ingest/stale_streams.ts`.
+   */
+  readonly staleAfterMs?: number;
+  /** Stops the stale-stream timer when aborted (pass one to shut the app down cleanly). */
+  readonly signal?: AbortSignal;
 }
 
 /** Default of {@linkcode AppOptions.maxRanges}. */

@@ -11,6 +11,16 @@
  * @module
  */
 
+/** Options of {@linkcode replaceFileAtomically}. */
+export interface AtomicWriteOptions {
+  /** fsync the file before the rename and the directory after it. */
+  readonly fsync: boolean;
+  /** Awaited after the body is written (and fsynced), right before the rename. */
+  readonly beforeRename?: () => Promise<unknown>;
+  /** Called right after the rename (the new file is visible) or when the write failed. */
+  readonly settled?: () => void;
+}
+
 /** Writes the body into a new file at `tempPath` and resolves to its byte count. */
 export type BodyWriter = (tempPath: string) => Promise<number>;
 
@@ -41,13 +51,14 @@ export function isTempName(name: string): boolean {
  * Writes a new version of `dir/name` with `write`, then renames it into place. `dir` must be an
  * existing directory (already checked to be inside the media root). With `fsync`, the file is
  * flushed before the rename and the directory after it, so a crash never leaves a renamed but
- * empty file. On failure the temp file is removed and the error is rethrown.
+ * empty file. On failure the temp file is removed and the error is rethrown. `beforeRename`
+ * and `settled` let the caller order the renames of concurrent uploads (`folder_sequence.ts`).
  */
 export async function replaceFileAtomically(
   dir: string,
   name: string,
   write: BodyWriter,
-  options: { readonly fsync: boolean },
+  options: AtomicWriteOptions,
 ): Promise<AtomicWriteResult> {
   const target = `${dir}/${name}`;
   const temp = `${dir}/${tempNameFor(name)}`;
@@ -55,14 +66,18 @@ export async function replaceFileAtomically(
   try {
     const bytes = await write(temp);
     if (options.fsync) await syncPath(temp);
+    await options.beforeRename?.();
     const replaced = await exists(target);
     await Deno.rename(temp, target);
     renamed = true;
+    options.settled?.();
     if (options.fsync) await syncPath(dir);
     return { bytes, replaced };
   } catch (error) {
     if (!renamed) await removeIfPresent(temp);
     throw error;
+  } finally {
+    options.settled?.();
   }
 }
 

@@ -52,6 +52,11 @@ export class UploadPaths {
     this.#prefix = prefix.slice(mount.length).split("/").slice(0, -1);
   }
 
+  /** Decoded path segments of the ingest prefix below the media root (`["live"]`). */
+  get prefixSegments(): readonly string[] {
+    return this.#prefix;
+  }
+
   /** Checks the raw request path (as sent, before decoding) of an upload. */
   parse(rawPath: string): UploadPath {
     if (!rawPath.startsWith(this.#mount)) return { kind: "outside" };

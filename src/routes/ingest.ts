@@ -15,13 +15,20 @@
  *   directory where a file or parent directory should be → 409. A failed upload leaves neither
  *   a partial target nor a temp file.
  * - `DELETE` removes a file: 204, or 404 when there is none (directories → 409).
+ * - Renames and removals in one directory happen in the order the requests arrived
+ *   (`src/ingest/folder_sequence.ts`), so a playlist is never visible before its segments.
+ * - Idle live playlists get `#EXT-X-ENDLIST` and their unlisted segments go
+ *   (`src/ingest/stale_streams.ts`); temp files a crash left are removed at start.
  *
  * @module
  */
 import { Hono } from "hono";
 import { replaceFileAtomically } from "../ingest/atomic_write.ts";
 import { BearerAuth, bearerChallenge } from "../ingest/auth.ts";
+import { FolderSequencer } from "../ingest/folder_sequence.ts";
+import { StaleStreams } from "../ingest/stale_streams.ts";
 import { streamBodyToFile } from "../ingest/stream_to_file.ts";
+import { removeTempFiles } from "../ingest/temp_cleanup.ts";
 import {
   isHiddenSegment,
   lstatOrNull,
@@ -46,6 +53,8 @@ export const DEFAULT_INGEST_PREFIX = "/media/live/";
 export const DEFAULT_INGEST_MAX_BYTES = 1024 ** 3;
 /** Default {@linkcode IngestOptions.idleTimeoutMs}. */
 export const DEFAULT_INGEST_IDLE_TIMEOUT_MS = 30_000;
+/** Default {@linkcode IngestOptions.staleAfterMs}. */
+export const DEFAULT_INGEST_STALE_AFTER_MS = 60_000;
 
 /** Routes for PUT/DELETE under `ingest.prefix`, authorised by `ingest.token` (non-empty). */
 export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions): Hono {
@@ -59,6 +68,17 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     idleTimeoutMs: ingest.idleTimeoutMs ?? DEFAULT_INGEST_IDLE_TIMEOUT_MS,
   };
   const fsync = ingest.fsync ?? true;
+  const sequencer = new FolderSequencer();
+  const prefixDir = openDirectory(root, paths.prefixSegments, false);
+  if (prefixDir.kind === "ok") removeTempFiles(prefixDir.dir);
+  const staleAfterMs = ingest.staleAfterMs ?? DEFAULT_INGEST_STALE_AFTER_MS;
+  const stale = staleAfterMs > 0 && ingest.signal?.aborted !== true
+    ? new StaleStreams({ root, mount: MEDIA_MOUNT, staleAfterMs, fsync, sequencer })
+    : undefined;
+  if (stale !== undefined) {
+    if (prefixDir.kind === "ok") stale.noteTree(prefixDir.dir);
+    stale.start(ingest.signal);
+  }
 
   /** Path and authorisation checks shared by PUT and DELETE; a Response means "stop here". */
   const admit = (request: Request): readonly string[] | Response => {
@@ -96,6 +116,8 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     if (lookup.kind !== "ok") return text(409, "conflict: a parent is not a directory\n");
     const existing = lstatOrNull(`${lookup.dir}/${name}`);
     if (existing?.isDirectory) return text(409, "conflict: target is a directory\n");
+    // Taken in arrival order, before any await: see src/ingest/folder_sequence.ts.
+    const ticket = sequencer.enter(lookup.dir);
 
     const body = request.body;
     const spliceable = isSpliceableBody(body);
@@ -104,7 +126,12 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
       ? (temp: string) => body.spliceToFile(temp, limits)
       : (temp: string) => streamBodyToFile(body, temp, { ...limits, contentLength });
     try {
-      const result = await replaceFileAtomically(lookup.dir, name, write, { fsync });
+      const result = await replaceFileAtomically(lookup.dir, name, write, {
+        fsync,
+        beforeRename: () => ticket.turn(limits.idleTimeoutMs),
+        settled: ticket.settle,
+      });
+      stale?.noteUpload(lookup.dir);
       metrics.uploadsCompleted++;
       metrics.bytesIngested[via] += result.bytes;
       return new Response(null, { status: result.replaced ? 204 : 201 });
@@ -123,14 +150,20 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     const lookup = openDirectory(root, segments.slice(0, -1), false);
     if (lookup.kind !== "ok") return text(404, "not found\n");
     const target = `${lookup.dir}/${name}`;
-    const existing = lstatOrNull(target);
-    if (existing === null) return text(404, "not found\n");
-    if (existing.isDirectory) return text(409, "conflict: target is a directory\n");
+    // A DELETE waits its turn too: ffmpeg deletes a segment after PUTting the playlist that
+    // stops listing it, and that playlist must be visible first (src/ingest/folder_sequence.ts).
+    const ticket = sequencer.enter(lookup.dir);
     try {
+      await ticket.turn(limits.idleTimeoutMs);
+      const existing = lstatOrNull(target);
+      if (existing === null) return text(404, "not found\n");
+      if (existing.isDirectory) return text(409, "conflict: target is a directory\n");
       await Deno.remove(target);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return text(404, "not found\n");
       throw error;
+    } finally {
+      ticket.settle();
     }
     return new Response(null, { status: 204 });
   });

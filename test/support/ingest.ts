@@ -31,18 +31,20 @@ export interface IngestServer {
 
 /**
  * Starts main.ts on `engine` with `--ingest-token token` (ingest off when `token` is null) and
- * `args` on a new temp root.
+ * `args` on a new temp root; `prepare` may fill the root first.
  */
 export async function startIngestServer(
   engine: Engine,
   args: string[] = [],
   token: string | null = TOKEN,
+  prepare?: (root: string) => void | Promise<void>,
 ): Promise<IngestServer> {
   const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "zerocast-ingest-" }));
   const root = `${base}/root`;
   await Deno.mkdir(root);
   let server: RunningServer;
   try {
+    await prepare?.(root);
     const tokenArgs = token === null ? [] : ["--ingest-token", token];
     server = await startServer({ engine, root, args: [...tokenArgs, ...args] });
   } catch (error) {
