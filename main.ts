@@ -86,6 +86,7 @@ async function main(args: string[]): Promise<number> {
       idleTimeoutMs: config.ingestIdleTimeoutMs,
       staleAfterMs: config.ingestStaleAfterMs,
       signal: appLifetime.signal,
+      ...worker?.ingest,
     },
   });
   const onResponse = config.quiet ? undefined : stdoutAccessLog();

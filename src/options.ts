@@ -5,6 +5,7 @@
  * @module
  */
 import { Metrics } from "./metrics.ts";
+import type { FolderSequencer } from "./ingest/folder_sequence.ts";
 
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
@@ -43,6 +44,12 @@ export interface IngestOptions {
   readonly staleAfterMs?: number;
   /** Stops the stale-stream timer when aborted (pass one to shut the app down cleanly). */
   readonly signal?: AbortSignal;
+  /** Commit order of uploads (default: one per app; workers share one across processes). */
+  readonly sequencer?: FolderSequencer;
+  /** Uploads also arrive through other processes: the sweeper re-scans the tree (default false). */
+  readonly rescanTree?: boolean;
+  /** Remove upload temp files left by a crash when the app starts (default true). */
+  readonly removeLeftovers?: boolean;
 }
 
 /** Default of {@linkcode AppOptions.maxRanges}. */

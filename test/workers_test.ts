@@ -385,3 +385,131 @@ Deno.test("workers: SIGHUP replaces every worker with no refused connection and 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+/** A keep-alive connection that reads `/metrics` again and again (it stays on one worker). */
+async function metricsReader(url: string) {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const decoder = new TextDecoder();
+  let buffered: Uint8Array = new Uint8Array(0);
+  const readMore = async () => {
+    const buf = new Uint8Array(65536);
+    const n = await conn.read(buf);
+    if (n === null) throw new Error("metrics connection closed");
+    buffered = concat([buffered, buf.subarray(0, n)]);
+  };
+  return {
+    async read(): Promise<Map<string, number>> {
+      await conn.write(new TextEncoder().encode("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+      let headEnd;
+      while ((headEnd = decoder.decode(buffered).indexOf("\r\n\r\n")) < 0) await readMore();
+      const head = decoder.decode(buffered.subarray(0, headEnd));
+      const length = Number(/content-length: (\d+)/i.exec(head)![1]);
+      while (buffered.byteLength < headEnd + 4 + length) await readMore();
+      const body = decoder.decode(buffered.subarray(headEnd + 4, headEnd + 4 + length));
+      buffered = buffered.slice(headEnd + 4 + length);
+      const map = new Map<string, number>();
+      for (const line of body.split("\n")) {
+        const m = /^(zerocast_\S+) (\S+)$/.exec(line);
+        if (m) map.set(m[1], Number(m[2]));
+      }
+      return map;
+    },
+    close: () => conn.close(),
+  };
+}
+
+/** Accepted connections by worker number. */
+function acceptedByWorker(m: Map<string, number>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [key, n] of m) {
+    const match = /^zerocast_worker_connections_accepted_total\{worker="(\d+)"/.exec(key);
+    if (match) out.set(Number(match[1]), n);
+  }
+  return out;
+}
+
+/** Opens a connection and finds which worker accepted it (from the accept counters). */
+async function connectAndLocate(url: string, reader: Awaited<ReturnType<typeof metricsReader>>) {
+  const before = acceptedByWorker(await reader.read());
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  let worker: number | undefined;
+  await waitFor(async () => {
+    const after = acceptedByWorker(await reader.read());
+    const grown = [...after].filter(([n, count]) => count > (before.get(n) ?? 0));
+    if (grown.length === 1) worker = grown[0][0];
+    return grown.length > 0;
+  }, "the accept to be counted");
+  return { conn, worker: worker! };
+}
+
+async function readAnswer(conn: Deno.Conn): Promise<string> {
+  const buf = new Uint8Array(4096);
+  let text = "";
+  while (!text.includes("\r\n\r\n")) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  return text;
+}
+
+Deno.test("workers: a playlist PUT through one worker waits for the segment PUT another worker holds", async () => {
+  const root = await Deno.makeTempDir({ prefix: "zerocast-workers-ingest-" });
+  await Deno.mkdir(`${root}/live/s`, { recursive: true });
+  const token = "workers-token-1";
+  const server = await startServer({
+    root,
+    args: ["--workers", "2", "--ingest-token", token, "--no-ingest-fsync"],
+  });
+  const reader = await metricsReader(server.url);
+  const encoder = new TextEncoder();
+  try {
+    const seg = await connectAndLocate(server.url, reader);
+    const segment = new Uint8Array(200_000).fill(7);
+    await seg.conn.write(encoder.encode(
+      `PUT /media/live/s/seg0.ts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Length: ${segment.byteLength}\r\n\r\n`,
+    ));
+    await seg.conn.write(segment.subarray(0, 1000));
+    const dir = `${root}/live/s`;
+    const temps = (prefix: string) =>
+      [...Deno.readDirSync(dir)].filter((e) =>
+        e.name.startsWith(prefix) && e.name.includes(".upload-")
+      );
+    await waitFor(() => temps(".seg0.ts").length === 1, "the segment upload to begin");
+    // A connection on the other worker.
+    let other = await connectAndLocate(server.url, reader);
+    while (other.worker === seg.worker) {
+      other.conn.close();
+      other = await connectAndLocate(server.url, reader);
+    }
+    const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg0.ts\n";
+    await other.conn.write(encoder.encode(
+      `PUT /media/live/s/index.m3u8 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Length: ${playlist.length}\r\n\r\n${playlist}`,
+    ));
+    // Its body is in the temp file; it must stay there while the segment is incomplete.
+    await waitFor(() => {
+      const t = temps(".index.m3u8");
+      return t.length === 1 && Deno.statSync(`${dir}/${t[0].name}`).size === playlist.length;
+    }, "the playlist body to be written");
+    for (let i = 0; i < 20; i++) {
+      assert.equal(temps(".index.m3u8").length, 1, "the playlist waits for the earlier segment");
+      await assert.rejects(Deno.stat(`${dir}/index.m3u8`), Deno.errors.NotFound);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await seg.conn.write(segment.subarray(1000));
+    assert.match(await readAnswer(seg.conn), /^HTTP\/1\.1 201 /);
+    assert.match(await readAnswer(other.conn), /^HTTP\/1\.1 201 /);
+    assert.deepEqual(await Deno.readFile(`${dir}/seg0.ts`), segment);
+    assert.equal(await Deno.readTextFile(`${dir}/index.m3u8`), playlist);
+    seg.conn.close();
+    other.conn.close();
+  } finally {
+    reader.close();
+    assert.equal(await server.close(), 0);
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -56,6 +56,11 @@ export const DEFAULT_INGEST_IDLE_TIMEOUT_MS = 30_000;
 /** Default {@linkcode IngestOptions.staleAfterMs}. */
 export const DEFAULT_INGEST_STALE_AFTER_MS = 60_000;
 
+/** The stale-stream sweep interval for `staleAfterMs` (as in StaleStreams.start). */
+function staleSweepMs(staleAfterMs: number): number {
+  return Math.min(5000, Math.max(50, Math.floor(staleAfterMs / 4)));
+}
+
 /** Routes for PUT/DELETE under `ingest.prefix`, authorised by `ingest.token` (non-empty). */
 export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions): Hono {
   if (ingest.token === "") throw new TypeError("ingest needs a non-empty token");
@@ -68,9 +73,9 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     idleTimeoutMs: ingest.idleTimeoutMs ?? DEFAULT_INGEST_IDLE_TIMEOUT_MS,
   };
   const fsync = ingest.fsync ?? true;
-  const sequencer = new FolderSequencer();
+  const sequencer = ingest.sequencer ?? new FolderSequencer();
   const prefixDir = openDirectory(root, paths.prefixSegments, false);
-  if (prefixDir.kind === "ok") removeTempFiles(prefixDir.dir);
+  if (prefixDir.kind === "ok" && ingest.removeLeftovers !== false) removeTempFiles(prefixDir.dir);
   const staleAfterMs = ingest.staleAfterMs ?? DEFAULT_INGEST_STALE_AFTER_MS;
   const stale = staleAfterMs > 0 && ingest.signal?.aborted !== true
     ? new StaleStreams({ root, mount: MEDIA_MOUNT, staleAfterMs, fsync, sequencer })
@@ -78,6 +83,12 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
   if (stale !== undefined) {
     if (prefixDir.kind === "ok") stale.noteTree(prefixDir.dir);
     stale.start(ingest.signal);
+    if (ingest.rescanTree && prefixDir.kind === "ok") {
+      // other processes' uploads are not seen by noteUpload: look for their playlists too
+      const rescan = setInterval(() => stale.noteTree(prefixDir.dir), staleSweepMs(staleAfterMs));
+      Deno.unrefTimer(rescan);
+      ingest.signal?.addEventListener("abort", () => clearInterval(rescan), { once: true });
+    }
   }
 
   /** Path and authorisation checks shared by PUT and DELETE; a Response means "stop here". */

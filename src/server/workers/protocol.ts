@@ -21,6 +21,10 @@ export interface WorkerAssignment {
   readonly slot: number;
   /** Path of the shared metrics table. */
   readonly table: string;
+  /** Directory for the cross-process upload order markers. */
+  readonly seq: string;
+  /** True for the first worker of a server start (it alone removes upload leftovers). */
+  readonly initial: boolean;
 }
 
 /** Parses {@linkcode WORKER_ENV}; undefined when it is not a valid assignment. */
@@ -30,8 +34,11 @@ export function parseAssignment(text: string | undefined): WorkerAssignment | un
     const value = JSON.parse(text);
     if (
       Number.isInteger(value?.worker) && value.worker >= 1 && Number.isInteger(value?.slot) &&
-      value.slot >= 1 && typeof value?.table === "string"
-    ) return { worker: value.worker, slot: value.slot, table: value.table };
+      value.slot >= 1 && typeof value?.table === "string" && typeof value?.seq === "string"
+    ) {
+      const { worker, slot, table, seq } = value;
+      return { worker, slot, table, seq, initial: value.initial === true };
+    }
   } catch {
     // fall through
   }

@@ -1,6 +1,7 @@
 /**
  * A file mapped into memory with `mmap(MAP_SHARED)` through FFI: every process that maps the same
- * file sees the same bytes. Backs the workers' shared metrics table (a file under /dev/shm).
+ * file sees the same bytes. Backs the workers' shared metrics table (a file under /dev/shm). Also
+ * the system-wide monotonic clock, which orders events across worker processes.
  *
  * @module
  */
@@ -14,9 +15,22 @@ const symbols = {
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 let library: Deno.DynamicLibrary<typeof symbols> | null = null;
+const CLOCK_MONOTONIC = 1;
+const timespec = new BigInt64Array(2);
+const timespecBytes = new Uint8Array(timespec.buffer);
+
+/** CLOCK_MONOTONIC in nanoseconds: one clock for every process of the machine. */
+export function monotonicNs(): bigint {
+  library ??= Deno.dlopen("libc.so.6", symbols);
+  if (library.symbols.clock_gettime(CLOCK_MONOTONIC, timespecBytes) !== 0) {
+    throw new Error("clock_gettime failed");
+  }
+  return timespec[0] * 1_000_000_000n + timespec[1];
+}
 
 /** Maps the whole existing file `path` (read-write, shared); the mapping lives as long as the process. */
 export function mapSharedFile(path: string): ArrayBuffer {

@@ -11,8 +11,9 @@
  *   listens before the old one is told to drain, so a connection is never refused and no transfer
  *   in flight is cut.
  *
- * The shared metrics table (src/server/workers/metrics_table.ts) lives in a file under /dev/shm
- * that the supervisor creates and removes.
+ * The shared metrics table (src/server/workers/metrics_table.ts) and the upload order markers
+ * (src/server/workers/shared_sequencer.ts) live under /dev/shm; the supervisor creates and
+ * removes them.
  *
  * @module
  */
@@ -113,6 +114,8 @@ export class Supervisor {
   readonly #entry: string;
   readonly #tablePath: string;
   readonly #table: MetricsTable;
+  readonly #seqDir: string;
+  #spawned = 0;
   /** Serving workers by number. */
   readonly #current = new Map<number, WorkerProcess>();
   /** Every worker process still running (serving, starting or draining). */
@@ -135,6 +138,8 @@ export class Supervisor {
     this.#entry = options.entry ?? Deno.mainModule;
     this.#tablePath = tablePath();
     this.#table = MetricsTable.create(this.#tablePath, plan.count * 2 + 2);
+    this.#seqDir = this.#tablePath.replace(/\.metrics$/, ".seq");
+    Deno.mkdirSync(this.#seqDir, { mode: 0o700 });
   }
 
   /** Starts the workers and supervises them until SIGINT/SIGTERM; returns the exit code. */
@@ -145,9 +150,11 @@ export class Supervisor {
       await this.#serveUntilStopped();
       return 0;
     } finally {
-      try {
-        Deno.removeSync(this.#tablePath);
-      } catch { /* already gone */ }
+      for (const path of [this.#tablePath, this.#seqDir]) {
+        try {
+          Deno.removeSync(path, { recursive: true });
+        } catch { /* already gone */ }
+      }
     }
   }
 
@@ -259,7 +266,13 @@ export class Supervisor {
     const slot = this.#table.freeSlot();
     if (slot < 0) throw new Error("no free metrics slot");
     this.#table.claim(slot, worker);
-    const assignment: WorkerAssignment = { worker, slot, table: this.#tablePath };
+    const assignment: WorkerAssignment = {
+      worker,
+      slot,
+      table: this.#tablePath,
+      seq: this.#seqDir,
+      initial: this.#spawned++ === 0,
+    };
     const child = new Deno.Command(Deno.execPath(), {
       args: workerArgs(this.#entry, [...this.#args, ...this.#portArgs]),
       stdin: "piped",

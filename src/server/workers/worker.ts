@@ -9,6 +9,7 @@
 import { Metrics } from "../../metrics.ts";
 import { MetricsTable } from "./metrics_table.ts";
 import { CONTROL_PREFIX, parseAssignment, WORKER_ENV } from "./protocol.ts";
+import { SharedFolderSequencer } from "./shared_sequencer.ts";
 
 /** What main.ts needs to run as a worker. */
 export interface WorkerRuntime {
@@ -18,6 +19,18 @@ export interface WorkerRuntime {
   readonly primary: boolean;
   /** Counters in this worker's slot; `render()` reports the whole server. */
   readonly metrics: Metrics;
+  /**
+   * Ingest settings for a worker (spread over the configured ones): the upload order shared by
+   * all workers, the stale-stream sweeper in worker 1 only (re-scanning the tree, since uploads
+   * reach the other workers too), upload leftovers removed by the first worker of a start only
+   * (later ones would remove other workers' uploads in progress).
+   */
+  readonly ingest: {
+    readonly sequencer: SharedFolderSequencer;
+    readonly staleAfterMs?: number;
+    readonly rescanTree: boolean;
+    readonly removeLeftovers: boolean;
+  };
   /** Sends a start-up line (`engine: …`, `listening on …`) to the supervisor. */
   announce(line: string): void;
   /** Calls `stop` once the supervisor is gone (stdin EOF), so no worker outlives it. */
@@ -38,10 +51,17 @@ export function workerRuntime(): WorkerRuntime | null {
   // SIGHUP is the supervisor's (reload); a worker that gets one from a process-group kill ignores it.
   Deno.addSignalListener("SIGHUP", () => {});
   const encoder = new TextEncoder();
+  const primary = assignment.worker === 1;
   return {
     worker: assignment.worker,
-    primary: assignment.worker === 1,
+    primary,
     metrics,
+    ingest: {
+      sequencer: new SharedFolderSequencer(assignment.seq),
+      ...(primary ? {} : { staleAfterMs: 0 }),
+      rescanTree: true,
+      removeLeftovers: assignment.initial,
+    },
     announce(line) {
       const bytes = encoder.encode(`${CONTROL_PREFIX}${line}\n`);
       let rest = bytes;
