@@ -513,3 +513,21 @@ Deno.test("workers: a playlist PUT through one worker waits for the segment PUT 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("workers: listedFiles names the relative files a playlist lists", async () => {
+  const { listedFiles } = await import("../src/server/workers/shared_sequencer.ts");
+  const text = [
+    "#EXTM3U",
+    '#EXT-X-MAP:URI="init.mp4"',
+    "#EXTINF:2,",
+    "seg1.m4s",
+    "#EXTINF:2,",
+    "sub/seg2.m4s",
+    "https://cdn.example/seg3.m4s",
+    "/media/live/abs.ts",
+    "../escape.ts",
+    "seg4.ts?x=1",
+    ".hidden.ts",
+  ].join("\n");
+  assert.deepEqual(listedFiles(text, "/d"), ["/d/init.mp4", "/d/seg1.m4s", "/d/sub/seg2.m4s"]);
+});

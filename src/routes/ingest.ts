@@ -128,7 +128,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     const existing = lstatOrNull(`${lookup.dir}/${name}`);
     if (existing?.isDirectory) return text(409, "conflict: target is a directory\n");
     // Taken in arrival order, before any await: see src/ingest/folder_sequence.ts.
-    const ticket = sequencer.enter(lookup.dir);
+    const ticket = sequencer.enter(lookup.dir, { name, op: "put" });
 
     const body = request.body;
     const spliceable = isSpliceableBody(body);
@@ -139,7 +139,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     try {
       const result = await replaceFileAtomically(lookup.dir, name, write, {
         fsync,
-        beforeRename: () => ticket.turn(limits.idleTimeoutMs),
+        beforeRename: (temp) => ticket.turn(limits.idleTimeoutMs, temp),
         settled: ticket.settle,
       });
       stale?.noteUpload(lookup.dir);
@@ -163,7 +163,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     const target = `${lookup.dir}/${name}`;
     // A DELETE waits its turn too: ffmpeg deletes a segment after PUTting the playlist that
     // stops listing it, and that playlist must be visible first (src/ingest/folder_sequence.ts).
-    const ticket = sequencer.enter(lookup.dir);
+    const ticket = sequencer.enter(lookup.dir, { name, op: "delete" });
     try {
       await ticket.turn(limits.idleTimeoutMs);
       const existing = lstatOrNull(target);

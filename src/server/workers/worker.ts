@@ -52,12 +52,13 @@ export function workerRuntime(): WorkerRuntime | null {
   Deno.addSignalListener("SIGHUP", () => {});
   const encoder = new TextEncoder();
   const primary = assignment.worker === 1;
+  const sequencer = new SharedFolderSequencer(assignment.seq);
   return {
     worker: assignment.worker,
     primary,
     metrics,
     ingest: {
-      sequencer: new SharedFolderSequencer(assignment.seq),
+      sequencer,
       ...(primary ? {} : { staleAfterMs: 0 }),
       rescanTree: true,
       removeLeftovers: assignment.initial,
