@@ -23,7 +23,8 @@ Flags:
   --nodes N            number of zerocast nodes (default 3)
   --host ADDR          address of the front and the nodes (default 127.0.0.1)
   --port N             front port, 0 = a free one (default 8080)
-  --hash-depth N       path levels hashed by balance uri (default 3: /media/<title>/)
+  --hash-depth N       directory levels hashed by balance uri (default 2: /media/<title>/;
+                       3 spreads live streams under /media/live/<name>/)
   --balance-factor N   hash-balance-factor in percent, 0 = off (default 150)
   --check-interval MS  health check interval (default 1000)
   --stats-port N       HAProxy statistics page on this port (/stats; default off, 0 = free)
@@ -89,7 +90,7 @@ function parseClusterArgs(args: string[]): ClusterArgs | "help" {
     nodes: wholeNumber("nodes", v.nodes ?? "3", 1, 64),
     host,
     port: wholeNumber("port", v.port ?? "8080", 0, 65535),
-    depth: wholeNumber("hash-depth", v["hash-depth"] ?? "3", 1, 64),
+    depth: wholeNumber("hash-depth", v["hash-depth"] ?? "2", 1, 64),
     balanceFactor: wholeNumber("balance-factor", v["balance-factor"] ?? "150", 0, 10_000),
     checkIntervalMs: wholeNumber("check-interval", v["check-interval"] ?? "1000", 100, 600_000),
     statsPort: v["stats-port"] === undefined

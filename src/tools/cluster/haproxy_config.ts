@@ -3,13 +3,18 @@
  * node. Written by `deno task cluster` for loopback use and as a starting point for production
  * (HAProxy 2.6, Debian 12's).
  *
- * - `balance uri depth D path-only`: the hash covers the path up to its D-th slash, so with
- *   `D = 3` every file under `/media/<title>/` (a movie's renditions and segments, or a live
- *   stream's playlist and segments, PUTs and GETs alike) goes to the same node and is in that
- *   node's page cache once. Query strings are not hashed.
+ * - `balance uri depth D path-only`: the hash covers the first D directory levels of the path
+ *   (HAProxy stops at the (D+1)-th slash), so with `D = 2` every file under `/media/<title>/`
+ *   (a movie's renditions and segments, or with the default ingest prefix all live streams
+ *   under `/media/live/`, PUTs and GETs alike) goes to the same node and is in that node's page
+ *   cache once; `D = 3` spreads `/media/live/<stream>/` by stream. Query strings are not hashed.
  * - `hash-type consistent`: adding or losing a node moves only that node's share of titles.
  * - `hash-balance-factor`: a node with more than this percentage of the average load passes new
- *   requests to the next node on the ring (bounded loads); 0 leaves it out.
+ *   requests to the next node on the ring (bounded loads); 0 leaves it out. It applies to reads
+ *   only: uploads (`PUT`, `DELETE`) go to a second backend with the same servers and the same
+ *   hash but no balance factor, so a live stream's uploads always reach the node that owns it,
+ *   however busy, and that node orders them (a playlist never ahead of its segments). Readers
+ *   moved to a neighbour by the balance factor need the same files there: a shared tree.
  * - health checks: `GET /healthz` every `inter`, down after `fall` failures, up after `rise`.
  * - `option redispatch 1` + `retry-on conn-failure empty-response`: a request whose node refuses
  *   or drops the connection is retried once on another node, so a node that dies between health
@@ -36,7 +41,7 @@ export interface HaproxyConfigOptions {
   readonly port: number;
   /** The nodes. */
   readonly nodes: readonly ClusterNode[];
-  /** Path levels hashed (default 3: `/media/<title>/`). */
+  /** Directory levels hashed (default 2: `/media/<title>/`). */
   readonly depth?: number;
   /** `hash-balance-factor` in percent (default 150; 0 = off). */
   readonly balanceFactor?: number;
@@ -53,7 +58,7 @@ function address(host: string, port: number): string {
 
 /** Returns the text of `haproxy.cfg` for `options`. */
 export function haproxyConfig(options: HaproxyConfigOptions): string {
-  const depth = options.depth ?? 3;
+  const depth = options.depth ?? 2;
   const factor = options.balanceFactor ?? 150;
   const inter = options.checkIntervalMs ?? 1000;
   if (!Number.isInteger(depth) || depth < 1) throw new RangeError("depth must be >= 1");
@@ -77,22 +82,30 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
     "",
     "frontend zerocast",
     `    bind ${address(options.host, options.port)}`,
+    "    # uploads always go to the node that owns the path (no balance factor)",
+    "    use_backend zerocast_ingest if { method PUT DELETE }",
     "    default_backend zerocast_nodes",
-    "",
-    "backend zerocast_nodes",
-    `    # every file under /media/<title>/ (depth ${depth}) hashes to one node`,
-    `    balance uri depth ${depth} path-only`,
-    "    hash-type consistent",
   ];
-  if (factor > 0) lines.push(`    hash-balance-factor ${factor}`);
-  lines.push(
-    "    option httpchk GET /healthz",
-    "    http-check expect status 200",
-    `    default-server inter ${inter} fall 2 rise 2`,
-  );
-  for (const node of options.nodes) {
-    lines.push(`    server ${node.name} ${address(node.host, node.port)} check`);
-  }
+  const backend = (name: string, withFactor: boolean) => {
+    lines.push(
+      "",
+      `backend ${name}`,
+      `    # the first ${depth} directory levels are hashed: with 2, all of /media/<title>/ on one node`,
+      `    balance uri depth ${depth} path-only`,
+      "    hash-type consistent",
+    );
+    if (withFactor && factor > 0) lines.push(`    hash-balance-factor ${factor}`);
+    lines.push(
+      "    option httpchk GET /healthz",
+      "    http-check expect status 200",
+      `    default-server inter ${inter} fall 2 rise 2`,
+    );
+    for (const node of options.nodes) {
+      lines.push(`    server ${node.name} ${address(node.host, node.port)} check`);
+    }
+  };
+  backend("zerocast_nodes", true);
+  backend("zerocast_ingest", false);
   if (options.stats !== undefined) {
     lines.push(
       "",
