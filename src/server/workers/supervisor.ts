@@ -382,9 +382,29 @@ export class Supervisor {
 function tablePath(): string {
   const name = `zerocast-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.metrics`;
   try {
-    if (Deno.statSync("/dev/shm").isDirectory) return `/dev/shm/${name}`;
+    if (Deno.statSync("/dev/shm").isDirectory) {
+      removeOrphans("/dev/shm");
+      return `/dev/shm/${name}`;
+    }
   } catch { /* no /dev/shm */ }
   return Deno.makeTempFileSync({ prefix: "zerocast-", suffix: ".metrics" });
+}
+
+/** Removes tables and marker directories of supervisors that were killed (SIGKILL, crash). */
+function removeOrphans(dir: string): void {
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      const m = /^zerocast-(\d+)-[0-9a-f]{8}\.(metrics|seq)$/.exec(entry.name);
+      if (m === null) continue;
+      try {
+        Deno.statSync(`/proc/${m[1]}`);
+        continue; // its supervisor still runs
+      } catch { /* gone */ }
+      try {
+        Deno.removeSync(`${dir}/${entry.name}`, { recursive: true });
+      } catch { /* removed by another start */ }
+    }
+  } catch { /* cannot list: leave them */ }
 }
 
 /** `exit code 1` or `signal SIGKILL`. */
