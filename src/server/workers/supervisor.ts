@@ -78,7 +78,13 @@ export async function superviseIfWanted(config: Config, args: string[]): Promise
     console.error(`zerocast: ${error.message}`);
     return 2;
   }
-  if (plan.count <= 1) return null;
+  if (plan.count <= 1) {
+    // auto wanted more CPUs than this process may use workers for: say why, once
+    if (config.workers === "auto" && plan.why !== "auto: 1 CPU") {
+      console.error(`zerocast: workers: 1 (${plan.why})`);
+    }
+    return null;
+  }
   return await new Supervisor(config, args, plan).run();
 }
 
