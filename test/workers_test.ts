@@ -531,3 +531,30 @@ Deno.test("workers: listedFiles names the relative files a playlist lists", asyn
   ].join("\n");
   assert.deepEqual(listedFiles(text, "/d"), ["/d/init.mp4", "/d/seg1.m4s", "/d/sub/seg2.m4s"]);
 });
+
+Deno.test("workers: the HTTPS listener runs in every worker too", async () => {
+  const { makeTestCert } = await import("./support/tls.ts");
+  const cert = await makeTestCert();
+  const server = await startServer({
+    args: ["--workers", "2"],
+    tls: { cert: cert.certFile, key: cert.keyFile },
+  });
+  try {
+    const requests = 30;
+    for (let i = 0; i < requests; i++) {
+      // a new TLS connection each time: curl runs once per request
+      const out = await new Deno.Command("curl", {
+        args: ["-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}", `${server.httpsUrl}/healthz`],
+      }).output();
+      assert.equal(new TextDecoder().decode(out.stdout), "200");
+    }
+    const m = await metrics(server.url);
+    const perWorker = [...m].filter(([k]) => k.startsWith("zerocast_worker_requests_total"));
+    assert.equal(perWorker.length, 2);
+    for (const [key, n] of perWorker) assert.ok(n > 0, `${key} served no HTTPS request`);
+    assert.equal(m.get('zerocast_requests_total{status="200"}'), requests);
+  } finally {
+    assert.equal(await server.close(), 0);
+    await cert.cleanup();
+  }
+});
