@@ -21,6 +21,7 @@ import { CliError, type Config } from "../../config.ts";
 import { availableCpus } from "./cpus.ts";
 import { workerArgs } from "./command.ts";
 import { MetricsTable } from "./metrics_table.ts";
+import { type PortReservation, reservePort } from "./port_reservation.ts";
 import { CONTROL_PREFIX, WORKER_ENV, type WorkerAssignment } from "./protocol.ts";
 import { readLines, relayLines, writeAllSync } from "./relay.ts";
 
@@ -126,7 +127,8 @@ export class Supervisor {
   readonly #current = new Map<number, WorkerProcess>();
   /** Every worker process still running (serving, starting or draining). */
   readonly #running = new Set<WorkerProcess>();
-  /** Ports fixed by the first worker (port 0 picks once, all workers share it). */
+  /** The ports, held by the supervisor (port 0 picks once, all workers share it). */
+  readonly #reserved: PortReservation[] = [];
   #portArgs: string[] = [];
   #stopping = false;
   #reloading: Promise<void> | null = null;
@@ -156,6 +158,7 @@ export class Supervisor {
       await this.#serveUntilStopped();
       return 0;
     } finally {
+      for (const reservation of this.#reserved) reservation.close();
       for (const path of [this.#tablePath, this.#seqDir]) {
         try {
           Deno.removeSync(path, { recursive: true });
@@ -165,31 +168,40 @@ export class Supervisor {
   }
 
   async #startAll(): Promise<number> {
-    const first = this.#spawn(1);
     try {
-      await first.ready;
-    } catch {
-      const status = await first.exited;
-      return status.code === 0 ? 2 : status.code;
-    }
-    const [http, https] = [first.urls.get("http"), first.urls.get("https")];
-    this.#portArgs = ["--port", new URL(http!).port];
-    if (https !== undefined) this.#portArgs.push("--tls-port", new URL(https).port);
-    this.#current.set(1, first);
-    const rest: WorkerProcess[] = [];
-    for (let n = 2; n <= this.#plan.count; n++) rest.push(this.#spawn(n));
-    const failed = (await Promise.allSettled(rest.map((w) => w.ready)))
-      .some((r) => r.status === "rejected");
-    if (failed) {
-      this.#error("a worker did not start; stopping");
-      for (const w of [first, ...rest]) this.#signal(w, "SIGTERM");
-      await Promise.all([first, ...rest].map((w) => w.exited));
+      this.#reserved.push(reservePort(this.#config.host, this.#config.port));
+      this.#portArgs = ["--port", String(this.#reserved[0].port)];
+      if (this.#config.tlsPort !== undefined) {
+        this.#reserved.push(reservePort(this.#config.host, this.#config.tlsPort));
+        this.#portArgs.push("--tls-port", String(this.#reserved[1].port));
+      }
+    } catch (error) {
+      const what = error instanceof Deno.errors.AddrInUse
+        ? `address in use (${this.#config.host}, port ${this.#config.port}/${
+          this.#config.tlsPort ?? "-"
+        })`
+        : error instanceof Error
+        ? error.message
+        : String(error);
+      this.#error(`cannot start: ${what}`);
       return 2;
     }
-    for (const w of rest) this.#current.set(w.worker, w);
+    const all: WorkerProcess[] = [];
+    for (let n = 1; n <= this.#plan.count; n++) all.push(this.#spawn(n));
+    const results = await Promise.allSettled(all.map((w) => w.ready));
+    const failed = results.findIndex((r) => r.status === "rejected");
+    if (failed >= 0) {
+      for (const w of all) this.#signal(w, "SIGTERM");
+      const statuses = await Promise.all(all.map((w) => w.exited));
+      const code = statuses[failed].code;
+      return code === 0 ? 2 : code;
+    }
+    for (const w of all) this.#current.set(w.worker, w);
+    const first = all[0];
     const engine = first.engineLine ?? "engine: ?";
     this.#out(`${engine}; workers: ${this.#plan.count} (${this.#plan.why})`);
-    this.#out(`listening on ${http}`);
+    this.#out(`listening on ${first.urls.get("http")}`);
+    const https = first.urls.get("https");
     if (https !== undefined) this.#out(`listening on ${https}`);
     return 0;
   }
