@@ -148,6 +148,9 @@ export class StaleStreams {
       if (folder === null) this.#dirs.delete(dir);
       else folders.push(folder);
     }
+    // Forget parsed playlists that are gone.
+    const present = new Set(folders.flatMap((f) => f.playlists.map((p) => p.path)));
+    for (const path of this.#parsed.keys()) if (!present.has(path)) this.#parsed.delete(path);
     // Everything any playlist references; null when a playlist could not be read.
     let referenced: Set<string> | null = new Set();
     for (const folder of folders) {
@@ -203,12 +206,7 @@ export class StaleStreams {
         folder.playlists.push({ path, name: entry.name, mtime, key, info: parsed.info });
       }
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        for (const path of this.#parsed.keys()) {
-          if (path.startsWith(`${dir}/`)) this.#parsed.delete(path);
-        }
-        return null;
-      }
+      if (error instanceof Deno.errors.NotFound) return null;
       throw error;
     }
     return folder;
