@@ -28,16 +28,6 @@ export const IPPROTO_IPV6 = 41;
 export const SO_REUSEADDR = 2;
 /** setsockopt: several sockets bind one port; the kernel spreads connections over them. */
 export const SO_REUSEPORT = 15;
-/** Socket error (getsockopt). */
-export const SO_ERROR = 4;
-/** Send buffer size. */
-export const SO_SNDBUF = 7;
-/** Receive buffer size. */
-export const SO_RCVBUF = 8;
-/** Keep-alive probes. */
-export const SO_KEEPALIVE = 9;
-/** Linger on close. */
-export const SO_LINGER = 13;
 /** Disable Nagle. */
 export const TCP_NODELAY = 1;
 /** Cork (unused on purpose: 40 ms delayed-ACK stalls on small keep-alive responses). */
@@ -51,15 +41,9 @@ export const MSG_MORE = 0x8000;
 export const MSG_NOSIGNAL = 0x4000;
 /** recv() flag: do not block. */
 export const MSG_DONTWAIT = 0x40;
-/** recv() flag: peek. */
-export const MSG_PEEK = 0x2;
 
-/** shutdown() how. */
-export const SHUT_RD = 0;
-/** Shut down the write side (sends FIN). */
+/** shutdown() how: shut down the write side (sends FIN). */
 export const SHUT_WR = 1;
-/** Shut down both sides. */
-export const SHUT_RDWR = 2;
 
 /** epoll_create1 flag. */
 export const EPOLL_CLOEXEC = 0o2000000;
@@ -71,8 +55,6 @@ export const EPOLL_CTL_DEL = 2;
 export const EPOLL_CTL_MOD = 3;
 /** Readable. */
 export const EPOLLIN = 0x001;
-/** Urgent data. */
-export const EPOLLPRI = 0x002;
 /** Writable. */
 export const EPOLLOUT = 0x004;
 /** Error condition. */
@@ -81,10 +63,6 @@ export const EPOLLERR = 0x008;
 export const EPOLLHUP = 0x010;
 /** Peer shut down its write side. */
 export const EPOLLRDHUP = 0x2000;
-/** Wake only one of several epoll instances waiting on the same fd. */
-export const EPOLLEXCLUSIVE = 1 << 28;
-/** Report once per fd, then only after re-arming. */
-export const EPOLLONESHOT = 1 << 30;
 /** Edge-triggered (as a signed 32-bit value, for u32 writes use `>>> 0`). */
 export const EPOLLET = 1 << 31;
 
@@ -97,16 +75,10 @@ export const EFD_NONBLOCK = 0o4000;
 export const O_RDONLY = 0;
 /** Write only. */
 export const O_WRONLY = 1;
-/** Read and write. */
-export const O_RDWR = 2;
 /** Create when missing. */
 export const O_CREAT = 0o100;
 /** Fail when it exists (with O_CREAT). */
 export const O_EXCL = 0o200;
-/** Truncate. */
-export const O_TRUNC = 0o1000;
-/** Append. */
-export const O_APPEND = 0o2000;
 /** Non-blocking. */
 export const O_NONBLOCK = 0o4000;
 /** Do not follow a final symlink. */
@@ -114,11 +86,7 @@ export const O_NOFOLLOW = 0o400000;
 /** Close on exec. */
 export const O_CLOEXEC = 0o2000000;
 
-/** fcntl commands. */
-export const F_GETFL = 3;
-/** Set file status flags. */
-export const F_SETFL = 4;
-/** Set pipe capacity. */
+/** fcntl command: set pipe capacity. */
 export const F_SETPIPE_SZ = 1031;
 /** Get pipe capacity. */
 export const F_GETPIPE_SZ = 1032;

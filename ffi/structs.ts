@@ -1,6 +1,6 @@
 /**
  * Struct layouts of Linux x86_64 used by the bindings: `sockaddr_in`, `sockaddr_in6`, the packed
- * 12-byte `epoll_event`, `iovec` and `struct stat`.
+ * 12-byte `epoll_event` and `struct stat`.
  *
  * @module
  */
@@ -153,9 +153,6 @@ export function epollEvents(view: DataView, index: number): number {
 export function epollToken(view: DataView, index: number): number {
   return view.getUint32(index * EPOLL_EVENT_SIZE + 4, true);
 }
-
-/** Size of `struct iovec` (pointer + length). */
-export const IOVEC_SIZE = 16;
 
 /** Size of `struct stat` on x86_64. */
 export const STAT_SIZE = 144;

@@ -18,6 +18,7 @@
  * ```
  * @module
  */
+import { SETTINGS } from "./settings.ts";
 
 /** What identifies one version of a file: a cached fd is reused only while all of these match. */
 export interface FileIdentity {
@@ -53,7 +54,7 @@ export interface FileBodyOptions {
 }
 
 /** Default number of bytes read per pull when a file body is streamed. */
-export const DEFAULT_STREAM_CHUNK_SIZE = 64 * 1024;
+export const DEFAULT_STREAM_CHUNK_SIZE: number = SETTINGS.streamChunkSize.default;
 
 const FILE_BODY = Symbol.for("zerocast.fileBody");
 

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-export { createApp } from "./app.ts";
+export { createApp, requestPath } from "./app.ts";
 export type { AppOptions, IngestOptions } from "./options.ts";
 export { fileResponse, fileResponseFromStat } from "./file_response.ts";
 export type { FileResponseOptions } from "./file_response.ts";

@@ -1,11 +1,12 @@
 /**
- * Options of the Hono app, with their documented defaults. The CLI builds them from flags; a
- * library user passes them to {@linkcode createApp}.
+ * Options of the Hono app. The CLI builds them from flags; a library user passes them to
+ * {@linkcode createApp}. Defaults come from the settings table (src/settings.ts).
  *
  * @module
  */
 import { Metrics } from "./metrics.ts";
 import type { FolderSequencer } from "./ingest/folder_sequence.ts";
+import { SETTINGS } from "./settings.ts";
 
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
@@ -52,11 +53,6 @@ export interface IngestOptions {
   readonly removeLeftovers?: boolean;
 }
 
-/** Default of {@linkcode AppOptions.maxRanges}. */
-export const DEFAULT_MAX_RANGES = 16;
-/** Default of {@linkcode AppOptions.cors}. */
-export const DEFAULT_CORS_ORIGIN = "*";
-
 /** Options with every default filled in. */
 export interface ResolvedAppOptions {
   readonly root: string;
@@ -68,14 +64,14 @@ export interface ResolvedAppOptions {
   readonly ingest: IngestOptions | undefined;
 }
 
-/** Fills in defaults; `root` must already be an absolute real path. */
+/** Fills in defaults from the settings table; `root` must already be an absolute real path. */
 export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
   return {
     root: options.root,
-    cors: options.cors ?? DEFAULT_CORS_ORIGIN,
+    cors: options.cors ?? SETTINGS.cors.default,
     cacheControl: options.cacheControl,
-    maxRanges: options.maxRanges ?? DEFAULT_MAX_RANGES,
-    streamChunkSize: options.streamChunkSize ?? 64 * 1024,
+    maxRanges: options.maxRanges ?? SETTINGS.maxRanges.default,
+    streamChunkSize: options.streamChunkSize ?? SETTINGS.streamChunkSize.default,
     metrics: options.metrics ?? new Metrics(),
     ingest: options.ingest,
   };

@@ -190,21 +190,33 @@ Deno.test("holding connections keeps that many distinct keep-alive connections o
 });
 
 Deno.test("/proc accounting sees a child's CPU and memory", async () => {
+  // The child works until its own getrusage() says so (not for a wall-clock time, which a busy
+  // machine turns into little CPU), touches 192 MiB that it frees again (waiting until its RSS
+  // has dropped), then holds 64 MiB. Every number asserted below is far from its bound, so the
+  // approximate per-CPU RSS counters of the kernel cannot flip a result.
   const child = spawnChild(Deno.execPath(), [
     "eval",
-    "const a = new Uint8Array(64 << 20).fill(1); let x = 0; " +
-    "const end = Date.now() + 400; while (Date.now() < end) x += a[x & 1023]; " +
+    "--v8-flags=--expose-gc",
+    "let big = new Uint8Array(192 << 20).fill(1); const before = Deno.memoryUsage().rss; " +
+    "let x = big[4097]; big = null; " +
+    "while (Deno.memoryUsage().rss > before - (128 << 20)) gc(); " +
+    "const hold = new Uint8Array(64 << 20).fill(1); " +
+    "const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; }; " +
+    "while (cpu() < 0.4) x += hold[x & 1023]; " +
     "console.log('done', x > 0); setTimeout(() => {}, 60000);",
   ]);
   try {
-    await child.waitForLine(/^done/, 15_000);
+    await child.waitForLine(/^done/, 30_000);
     assert.ok(processTree(Deno.pid).includes(child.pid), "child is in our tree");
-    assert.ok(treeCpuSeconds(child.pid) >= 0.2, "busy loop shows as CPU time");
+    assert.ok(treeCpuSeconds(child.pid) >= 0.3, "busy loop shows as CPU time");
     const rss = treeRssBytes(child.pid);
-    assert.ok(rss > 64e6, "64 MiB touched shows in RSS");
-    // Peak read after RSS: the child keeps running, so only this order is monotonic.
-    assert.ok(treePeakRssBytes(child.pid) >= rss);
+    assert.ok(rss > 64 * MiB, `64 MiB held shows in RSS (${rss})`);
+    assert.ok(rss < 160 * MiB, `192 MiB freed is gone from RSS (${rss})`);
+    const peak = treePeakRssBytes(child.pid);
+    assert.ok(peak > 192 * MiB, `the freed 192 MiB shows in the peak (${peak})`);
     assert.equal(resetTreePeakRss(child.pid), true);
+    const afterReset = treePeakRssBytes(child.pid);
+    assert.ok(afterReset > 64 * MiB && afterReset < 160 * MiB, `reset peak ${afterReset}`);
   } finally {
     await child.stop("SIGKILL");
   }

@@ -24,12 +24,15 @@ const dec = new TextDecoder();
 
 interface UploadLog {
   errors: unknown[];
+  /** Requests whose handler has started (their head has been parsed). */
+  started?: number;
 }
 
 /** PUT /up/:name splices the body into `${dir}/:name` and answers with the byte count. */
 function uploadApp(dir: string, log: UploadLog, maxBytes = 64 * MiB): Hono {
   const app = new Hono();
   app.put("/up/:name", async (c) => {
+    log.started = (log.started ?? 0) + 1;
     const body = c.req.raw.body;
     if (!isSpliceableBody(body)) return c.text("not spliceable", 500);
     const path = `${dir}/${c.req.param("name")}`;
@@ -161,7 +164,8 @@ Deno.test("splice: a client that disconnects mid-upload leaks no fd or pipe", as
         "PUT /up/warm HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\n",
       ),
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // wait until the head has been parsed (a timed pause could be too short on a busy machine)
+    await waitFor(() => log.started === 1, 5000, "the upload handler to start");
     await writeAll(warmConn, enc.encode("x"));
     const warm = await collect(warmConn);
     warmConn.close();

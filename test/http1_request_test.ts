@@ -74,6 +74,7 @@ Deno.test("request: a simple GET", () => {
     head: {
       method: "GET",
       target: "/media/a.mp4?x=1",
+      requestTarget: { form: "origin", authority: null, pathAndQuery: "/media/a.mp4?x=1" },
       versionMinor: 1,
       headers: [["host", "localhost:8080"], ["user-agent", "curl/8"], ["accept", "*/*"]],
       keepAlive: true,
@@ -289,8 +290,14 @@ Deno.test("request: head over the limit or too many fields is 431, even before i
   assert.equal(parse(base + "X: y\r\n".repeat(99) + "\r\n").kind, "head");
 });
 
-Deno.test("request: HTTP versions other than 1.0 and 1.1 are 505; malformed ones 400", () => {
-  for (const v of ["HTTP/2.0", "HTTP/1.2", "HTTP/0.9", "HTTP/3.0", "HTTP/9.9"]) {
+Deno.test("request: HTTP/1.2-1.9 are handled as 1.1 (RFC 9110 §2.5), other majors 505", () => {
+  for (const v of ["HTTP/1.2", "HTTP/1.5", "HTTP/1.9"]) {
+    const h = head(`GET / ${v}\r\nHost: a\r\n\r\n`);
+    assert.equal(h.versionMinor, 1, v);
+    assert.equal(h.keepAlive, true, v);
+    assertError(`GET / ${v}\r\n\r\n`, 400); // and so need Host like 1.1
+  }
+  for (const v of ["HTTP/2.0", "HTTP/0.9", "HTTP/3.0", "HTTP/9.9", "HTTP/0.0", "HTTP/2.1"]) {
     assertError(`GET / ${v}\r\nHost: a\r\n\r\n`, 505);
   }
   assertError("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505); // the HTTP/2 connection preface

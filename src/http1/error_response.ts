@@ -22,9 +22,11 @@ function printable(reason: string): string {
 
 /**
  * Returns a whole `Connection: close` response for `status` with a short text/plain body
- * naming the status and `reason`, e.g. "400 Bad Request: whitespace before colon\n".
+ * naming the status and `reason`, e.g. "400 Bad Request: whitespace before colon\n". With
+ * `head` (the request was HEAD) the body is left out and Content-Length still gives the length
+ * a GET would get (RFC 9110 §9.3.2, §8.6).
  */
-export function errorResponseBytes(status: number, reason: string): Uint8Array {
+export function errorResponseBytes(status: number, reason: string, head = false): Uint8Array {
   if (!Number.isInteger(status) || status < 400 || status > 599) {
     throw new RangeError(`not an error status: ${status}`);
   }
@@ -37,6 +39,6 @@ export function errorResponseBytes(status: number, reason: string): Uint8Array {
       `content-length: ${body.length}\r\n` +
       "connection: close\r\n" +
       `date: ${httpDate()}\r\n\r\n` +
-      body,
+      (head ? "" : body),
   );
 }

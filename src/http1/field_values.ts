@@ -152,22 +152,3 @@ export function expectsContinue(buf: Uint8Array, start: number, end: number): bo
     p = raw + 1;
   }
 }
-
-/**
- * 1 for bytes of `uri-host [ ":" port ]` (RFC 3986 §3.2.2): unreserved, sub-delims, `%` of
- * pct-encoded, `:` and the brackets of IP literals. No `@`, `/`, `?`, `#`, space or controls.
- */
-const HOST_CHAR = new Uint8Array(256);
-for (
-  const ch of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:%[]"
-) {
-  HOST_CHAR[ch.charCodeAt(0)] = 1;
-}
-
-/** Returns true when a Host value is syntactically valid (RFC 9112 §3.2); empty is valid. */
-export function validHost(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    if (HOST_CHAR[buf[i]] !== 1) return false;
-  }
-  return true;
-}

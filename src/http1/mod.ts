@@ -2,7 +2,8 @@
  * The HTTP/1.1 codec of the zero-copy engine: pure functions over bytes, no I/O.
  *
  * Per connection: parse heads with {@linkcode parseRequestHead} (call again with more bytes
- * while `incomplete`; on `error` send {@linkcode errorResponseBytes} and close); send
+ * while `incomplete`; on `error` send {@linkcode errorResponseBytes}, body-less for a HEAD
+ * {@linkcode peekRequestLine} finds, and close); give the app {@linkcode requestUrl}; send
  * {@linkcode CONTINUE_100} when `expectContinue` and the body is wanted; read `contentLength`
  * bytes or feed a {@linkcode ChunkedDecoder}; answer with {@linkcode serializeResponseHead} and,
  * for `chunked` framing, {@linkcode encodeChunk} + {@linkcode LAST_CHUNK}; keep the connection
@@ -50,3 +51,13 @@ export {
   statusText,
 } from "./response_head.ts";
 export { errorResponseBytes } from "./error_response.ts";
+export {
+  isTargetError,
+  parseRequestTarget,
+  type RequestTarget,
+  requestUrl,
+  type TargetError,
+  type TargetForm,
+  validAuthority,
+} from "./request_target.ts";
+export { MAX_LOGGED_LINE, peekRequestLine, type RequestLine } from "./request_line.ts";

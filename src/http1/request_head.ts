@@ -10,7 +10,9 @@
  * Leniency decisions (each tested): leading empty lines are skipped (§2.2); a bare LF is accepted
  * as a line terminator in the head (§2.2 allows it; a CR not followed by LF is rejected); bytes
  * 0x80-0xFF in the request-target are percent-encoded (what a browser would have sent for the
- * same UTF-8 path) instead of being rejected.
+ * same UTF-8 path) instead of being rejected; `HTTP/1.2`-`HTTP/1.9` are handled as 1.1 (RFC 9110
+ * §2.5), other major versions are 505. The target is classified and Host validated by
+ * `request_target.ts` (RFC 9112 §3.2), the one place that also builds the app's URL.
  *
  * @module
  */
@@ -24,7 +26,6 @@ import {
   contentLengthValue,
   expectsContinue,
   type TransferCodings,
-  validHost,
 } from "./field_values.ts";
 import {
   hasUpperCase,
@@ -38,6 +39,12 @@ import {
 } from "./header_names.ts";
 import { latin1 } from "./latin1.ts";
 import { type CodecLimits, DEFAULT_CODEC_LIMITS } from "./limits.ts";
+import {
+  isTargetError,
+  parseRequestTarget,
+  type RequestTarget,
+  validAuthority,
+} from "./request_target.ts";
 
 /** A parsed, validated request head. */
 export interface RequestHead {
@@ -49,7 +56,9 @@ export interface RequestHead {
    * takes the place of Host, §3.2.2), "*" (only with OPTIONS) or any target with CONNECT.
    */
   target: string;
-  /** Minor version of HTTP/1.x. */
+  /** The target classified per RFC 9112 §3.2 (see `requestUrl` for the URL it gives). */
+  requestTarget: RequestTarget;
+  /** Minor version of HTTP/1.x (a request with 1.2-1.9 is handled as 1.1, RFC 9110 §2.5). */
   versionMinor: 0 | 1;
   /** Header fields in order: names lower-cased, values without surrounding OWS, duplicates kept. */
   headers: [string, string][];
@@ -177,12 +186,10 @@ function scanHead(buf: Uint8Array, start: number, end: number, limits: CodecLimi
     p += 2;
   } else if (buf[p] === LF) p++;
   else return fail(400, "invalid request line");
-  // Checked after the line's syntax so that "HTTP/1.10" is 400, not 505.
-  if (major !== 1 || minor > 1) return fail(505, "HTTP version not supported");
-  versionMinor = minor as 0 | 1;
-  if (!validTargetForm(buf, methodStart, methodEnd, targetStart, targetEnd)) {
-    return fail(400, "invalid request target");
-  }
+  // Checked after the line's syntax so that "HTTP/1.10" is 400, not 505. A higher minor
+  // version of HTTP/1 is answered as 1.1, the highest this server implements (RFC 9110 §2.5).
+  if (major !== 1) return fail(505, "HTTP version not supported");
+  versionMinor = minor === 0 ? 0 : 1;
 
   // field-line = field-name ":" OWS field-value OWS (RFC 9112 §5)
   fieldCount = 0;
@@ -253,43 +260,6 @@ function scanHead(buf: Uint8Array, start: number, end: number, limits: CodecLimi
 }
 
 const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
-
-/** 1 for bytes of a URI scheme after its first letter (RFC 3986 §3.1). */
-const SCHEME_CHAR = new Uint8Array(256);
-for (const ch of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") {
-  SCHEME_CHAR[ch.charCodeAt(0)] = 1;
-}
-
-function isMethod(buf: Uint8Array, start: number, end: number, name: string): boolean {
-  if (end - start !== name.length) return false;
-  for (let i = 0; i < name.length; i++) {
-    if (buf[start + i] !== name.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
-/**
- * The four request-target forms (RFC 9112 §3.2): origin-form ("/path?query"), absolute-form
- * ("scheme://authority/path"), authority-form (only with CONNECT) and asterisk-form (only with
- * OPTIONS). Anything else (e.g. "foo" or "@evil/x") could be glued into a wrong URL, so 400.
- */
-function validTargetForm(
-  buf: Uint8Array,
-  methodStart: number,
-  methodEnd: number,
-  start: number,
-  end: number,
-): boolean {
-  const first = buf[start];
-  if (first === 0x2f) return true; // "/"
-  if (first === 0x2a && end - start === 1) return isMethod(buf, methodStart, methodEnd, "OPTIONS");
-  if (isMethod(buf, methodStart, methodEnd, "CONNECT")) return true;
-  // absolute-form: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) "://"
-  if (!((first | 0x20) >= 0x61 && (first | 0x20) <= 0x7a)) return false;
-  let p = start + 1;
-  while (p < end && SCHEME_CHAR[buf[p]] === 1) p++;
-  return p + 2 < end && buf[p] === 0x3a && buf[p + 1] === 0x2f && buf[p + 2] === 0x2f;
-}
 
 const METHODS: readonly string[] = [
   "GET",
@@ -396,7 +366,7 @@ function buildHead(buf: Uint8Array, start: number, headEnd: number): RequestHead
       case NAME_HOST:
         // RFC 9112 §3.2: more than one Host, or an invalid one, is a 400.
         if (host !== null) return headError(400, "duplicate Host");
-        if (!validHost(buf, vs, ve)) return headError(400, "invalid Host");
+        if (!validAuthority(value)) return headError(400, "invalid Host");
         host = value;
         break;
     }
@@ -420,11 +390,16 @@ function buildHead(buf: Uint8Array, start: number, headEnd: number): RequestHead
   const keepAlive = versionMinor === 1
     ? (connection & CONNECTION_CLOSE) === 0
     : connection === CONNECTION_KEEP_ALIVE;
+  const method = methodString(buf, methodStart, methodEnd);
+  const target = text === null
+    ? percentEncodedTarget(buf, targetStart, targetEnd)
+    : text.slice(targetStart - start, targetEnd - start);
+  const requestTarget = parseRequestTarget(method, target);
+  if (isTargetError(requestTarget)) return headError(400, requestTarget.error);
   return {
-    method: methodString(buf, methodStart, methodEnd),
-    target: text === null
-      ? percentEncodedTarget(buf, targetStart, targetEnd)
-      : text.slice(targetStart - start, targetEnd - start),
+    method,
+    target,
+    requestTarget,
     versionMinor,
     headers,
     keepAlive,

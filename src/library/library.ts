@@ -17,9 +17,8 @@ import { statFile } from "../media/stat.ts";
 import { probeFormatFor } from "../probe/probe.ts";
 import type { MediaInfo } from "../probe/types.ts";
 import { ProbeCache } from "./probe_cache.ts";
+import { MEDIA_MOUNT } from "../settings.ts";
 
-/** URL prefix of media files (mounted by `src/routes/media.ts`). */
-export const MEDIA_PREFIX = "/media/";
 /** Most entries a search returns. */
 export const MAX_SEARCH_RESULTS = 200;
 /** Most directory entries a search looks at before it stops (and reports `truncated`). */
@@ -92,7 +91,7 @@ type Resolved = { readonly real: string; readonly path: string } | LibraryFailur
 
 /** `/media/` URL of a library path (each segment percent-encoded). */
 export function mediaUrl(path: string): string {
-  return MEDIA_PREFIX + path.split("/").map(encodeURIComponent).join("/");
+  return MEDIA_MOUNT + path.split("/").map(encodeURIComponent).join("/");
 }
 
 /** The parent library path of `path` (null for the root). */
@@ -115,7 +114,7 @@ export class MediaLibrary {
 
   /** `root` must be an absolute real path. */
   constructor(readonly root: string, cache: ProbeCache = new ProbeCache()) {
-    this.#resolver = new MediaPathResolver(root, MEDIA_PREFIX);
+    this.#resolver = new MediaPathResolver(root, MEDIA_MOUNT);
     this.cache = cache;
   }
 

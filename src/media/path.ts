@@ -52,19 +52,32 @@ const NOT_FOUND: PathError = { kind: "not-found" };
 // deno-lint-ignore no-control-regex -- matching control characters is the point
 const FORBIDDEN_IN_SEGMENT = /[\x00-\x1f\x7f\\/%]/;
 
-/** Returns the raw path of a request URL: from the first `/` after the authority, no query or fragment. */
+/**
+ * Returns the raw path of a request URL (RFC 3986 §3): after `scheme:`, skips the authority of
+ * `//authority` (which ends at the first `/`, `?` or `#`), then reads up to `?` or `#`; an empty
+ * path is `/` (RFC 9110 §4.2.3). Nothing is decoded. The app's router (`getPath` in
+ * `src/app.ts`) and the media, library and ingest routes all read the path with this one
+ * function, so a URL with an empty authority (`http:///a/metrics`) or a `/` only in its query
+ * (`http://h?x=/media/f`) routes and resolves one and the same path, whichever server built it.
+ */
 export function rawPathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf(":") + 3);
-  if (start < 0) return "/";
-  let end = url.length;
-  for (let i = start; i < url.length; i++) {
-    const c = url.charCodeAt(i);
-    if (c === 0x3f || c === 0x23) { // ? or #
-      end = i;
-      break;
+  const n = url.length;
+  let p = url.indexOf(":") + 1;
+  if (url.charCodeAt(p) === 0x2f && url.charCodeAt(p + 1) === 0x2f) {
+    p += 2;
+    while (p < n) {
+      const c = url.charCodeAt(p);
+      if (c === 0x2f || c === 0x3f || c === 0x23) break; // / ? #
+      p++;
     }
   }
-  return url.slice(start, end);
+  let end = p;
+  while (end < n) {
+    const c = url.charCodeAt(end);
+    if (c === 0x3f || c === 0x23) break; // ? or #
+    end++;
+  }
+  return end === p ? "/" : url.slice(p, end);
 }
 
 /** Outcome of {@linkcode decodeSegments}. */

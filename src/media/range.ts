@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { SETTINGS } from "../settings.ts";
 
 /** One satisfiable byte range; `end` is inclusive and both ends lie within `[0, size)`. */
 export interface ByteRange {
@@ -42,8 +43,8 @@ export interface RangeOptions {
   readonly maxRanges?: number;
 }
 
-/** Default of {@linkcode RangeOptions.maxRanges}. */
-export const DEFAULT_MAX_RANGES = 16;
+/** Default of {@linkcode RangeOptions.maxRanges} (the `maxRanges` row of src/settings.ts). */
+export const DEFAULT_MAX_RANGES: number = SETTINGS.maxRanges.default;
 
 const ABSENT: RangeResult = { kind: "ignored", reason: "absent" };
 const INVALID: RangeResult = { kind: "ignored", reason: "invalid" };

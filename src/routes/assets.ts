@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
+import { pathAgrees } from "./path_guard.ts";
 import { fileResponse, type FileResponseOptions } from "../file_response.ts";
 
 /** URL prefix of the page assets. */
@@ -41,6 +42,7 @@ export function assetRoutes(): Hono {
   const paths = assetPaths();
   const app = new Hono();
   app.on(["GET", "HEAD"], `${ASSETS_PREFIX}:name`, (c) => {
+    if (!pathAgrees(c)) return c.notFound();
     const name = c.req.param("name");
     const path = paths.get(name);
     if (path === undefined) return c.text("not found\n", 404);

@@ -45,16 +45,16 @@ import {
   BodyTooLargeError,
   isSpliceableBody,
 } from "../request_body.ts";
-import { MEDIA_MOUNT } from "./media.ts";
+import { MEDIA_MOUNT, SETTINGS } from "../settings.ts";
 
 /** Default {@linkcode IngestOptions.prefix}. */
-export const DEFAULT_INGEST_PREFIX = "/media/live/";
+export const DEFAULT_INGEST_PREFIX: string = SETTINGS.ingestPrefix.default;
 /** Default {@linkcode IngestOptions.maxBytes}: 1 GiB. */
-export const DEFAULT_INGEST_MAX_BYTES = 1024 ** 3;
+export const DEFAULT_INGEST_MAX_BYTES: number = SETTINGS.ingestMaxBytes.default;
 /** Default {@linkcode IngestOptions.idleTimeoutMs}. */
-export const DEFAULT_INGEST_IDLE_TIMEOUT_MS = 30_000;
+export const DEFAULT_INGEST_IDLE_TIMEOUT_MS: number = SETTINGS.ingestIdleTimeoutMs.default;
 /** Default {@linkcode IngestOptions.staleAfterMs}. */
-export const DEFAULT_INGEST_STALE_AFTER_MS = 60_000;
+export const DEFAULT_INGEST_STALE_AFTER_MS: number = SETTINGS.ingestStaleAfterMs.default;
 
 /** The stale-stream sweep interval for `staleAfterMs` (as in StaleStreams.start). */
 function staleSweepMs(staleAfterMs: number): number {
@@ -72,7 +72,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     maxBytes: ingest.maxBytes ?? DEFAULT_INGEST_MAX_BYTES,
     idleTimeoutMs: ingest.idleTimeoutMs ?? DEFAULT_INGEST_IDLE_TIMEOUT_MS,
   };
-  const fsync = ingest.fsync ?? true;
+  const fsync = ingest.fsync ?? SETTINGS.ingestFsync.default;
   const sequencer = ingest.sequencer ?? new FolderSequencer();
   const prefixDir = openDirectory(root, paths.prefixSegments, false);
   if (prefixDir.kind === "ok" && ingest.removeLeftovers !== false) removeTempFiles(prefixDir.dir);
@@ -105,7 +105,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
 
   const app = new Hono();
 
-  app.put("/media/*", async (c) => {
+  app.put(`${MEDIA_MOUNT}*`, async (c) => {
     const request = c.req.raw;
     const segments = admit(request);
     if (segments instanceof Response) return segments;
@@ -152,7 +152,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     }
   });
 
-  app.delete("/media/*", async (c) => {
+  app.delete(`${MEDIA_MOUNT}*`, async (c) => {
     const segments = admit(c.req.raw);
     if (segments instanceof Response) return segments;
     const name = segments[segments.length - 1];

@@ -13,6 +13,7 @@
 import { Hono } from "hono";
 import type { MediaLibrary } from "../library/library.ts";
 import type { ResolvedAppOptions } from "../options.ts";
+import { pathAgrees } from "./path_guard.ts";
 
 /** Routes of the library API over `library`. */
 export function libraryRoutes(options: ResolvedAppOptions, library: MediaLibrary): Hono {
@@ -26,6 +27,7 @@ export function libraryRoutes(options: ResolvedAppOptions, library: MediaLibrary
   if (options.cors !== "*") headers["vary"] = "Origin";
   const app = new Hono();
   app.get("/api/library", async (c) => {
+    if (!pathAgrees(c)) return c.notFound();
     const path = c.req.query("path") ?? "";
     const query = c.req.query("q")?.trim();
     const result = query ? await library.search(path, query) : await library.list(path);

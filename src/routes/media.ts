@@ -17,9 +17,11 @@ import { Hono } from "hono";
 import { fileResponseFromStat, type FileResponseOptions } from "../file_response.ts";
 import { MediaPathResolver, rawPathOf } from "../media/path.ts";
 import type { ResolvedAppOptions } from "../options.ts";
+import { MEDIA_MOUNT } from "../settings.ts";
 
-/** URL prefix the media root is served under. */
-export const MEDIA_MOUNT = "/media/";
+/** URL prefix the media root is served under (re-exported from src/settings.ts). */
+export { MEDIA_MOUNT };
+
 /** Methods `/media/*` answers. */
 export const MEDIA_ALLOW = "GET, HEAD, OPTIONS";
 /** Request headers a cross-origin player may send (preflight `Access-Control-Allow-Headers`). */
@@ -61,13 +63,14 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     ...corsHeaders,
     "allow": MEDIA_ALLOW,
     "content-type": "text/plain; charset=utf-8",
+    "content-length": String(NOT_ALLOWED.length),
   };
 
   const app = new Hono();
   // One handler for every method: with a single matching handler Hono's fetch returns the
   // Response synchronously (several matches are composed into an async chain), which saves a
   // promise turn per request on the engine.
-  app.all("/media/*", (c) => {
+  app.all(`${MEDIA_MOUNT}*`, (c) => {
     const request = c.req.raw;
     const method = request.method;
     if (method === "GET" || method === "HEAD") {
@@ -83,15 +86,24 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
       );
     }
     if (method === "OPTIONS") return new Response(null, { status: 204, headers: preflightHeaders });
-    return new Response("method not allowed\n", { status: 405, headers: notAllowedHeaders });
+    return new Response(NOT_ALLOWED, { status: 405, headers: notAllowedHeaders });
   });
   return app;
 }
 
-/** A short plain-text response. */
+const NOT_ALLOWED = "method not allowed\n";
+
+/**
+ * A short ASCII plain-text response; its explicit Content-Length survives Hono's HEAD handling,
+ * so HEAD learns the length GET would get (RFC 9110 §8.6).
+ */
 function text(status: number, body: string, headers: Record<string, string>): Response {
   return new Response(body, {
     status,
-    headers: { ...headers, "content-type": "text/plain; charset=utf-8" },
+    headers: {
+      ...headers,
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": String(body.length),
+    },
   });
 }

@@ -16,6 +16,7 @@
  * @module
  */
 import { Hono } from "hono";
+import { pathAgrees } from "./path_guard.ts";
 import type { Child } from "hono/jsx";
 import { formatCodecs, formatDuration, formatResolution, formatSize } from "../library/format.ts";
 import {
@@ -74,6 +75,7 @@ export function isPlayable(entry: FileEntry): boolean {
 export function pageRoutes(library: MediaLibrary): Hono {
   const app = new Hono();
   app.get("/", async (c) => {
+    if (!pathAgrees(c)) return c.notFound();
     const path = c.req.query("path") ?? "";
     const q = c.req.query("q")?.trim() ?? "";
     const result = q ? await library.search(path, q) : await library.list(path);
@@ -84,6 +86,7 @@ export function pageRoutes(library: MediaLibrary): Hono {
     );
   });
   app.get("/play", async (c) => {
+    if (!pathAgrees(c)) return c.notFound();
     const entry = await library.file(c.req.query("path") ?? "");
     if ("failure" in entry) return failurePage(entry);
     return page(`${entry.name} · zerocast`, <PlayerPage entry={entry} />);

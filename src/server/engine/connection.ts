@@ -35,7 +35,10 @@ import {
   errorResponseBytes,
   LAST_CHUNK,
   parseRequestHead,
+  peekRequestLine,
   type RequestHead,
+  type RequestLine,
+  requestUrl,
 } from "../../http1/mod.ts";
 import { type BodyPart, FileChangedError, isFileSlice } from "../../file_body.ts";
 import {
@@ -321,7 +324,7 @@ export class Connection implements EpollHandler, BodySource {
         const result = parseRequestHead(buf, p, end, this.ctx.limits);
         if (result.kind === "incomplete") break;
         if (result.kind === "error") {
-          this.#sendError(result.status, result.reason);
+          this.#sendError(result.status, result.reason, peekRequestLine(buf, p, end));
           return end - start;
         }
         p = result.headEnd;
@@ -352,16 +355,8 @@ export class Connection implements EpollHandler, BodySource {
     const ex = new Exchange(head);
     this.#exchange = ex;
     this.deadline = 0;
-    const target = head.target;
-    const host = head.host ?? ctx.localHost;
-    let url: string;
-    if (target.charCodeAt(0) === 0x2f) url = `http://${host}${target}`;
-    else if (/^https?:\/\/[^/?#]+/i.test(target)) url = target; // RFC 9112 §3.2.2
-    else if (target === "*") url = `http://${host}/*`;
-    else {
-      this.#sendError(400, "unsupported request-target form");
-      return;
-    }
+    // one URL for every consumer: never an empty authority, path as sent (RFC 9112 §3.2-§3.3)
+    const url = requestUrl(head.requestTarget, head.host, ctx.localHost);
     const length = head.contentLength ?? 0;
     if (head.chunked || length > 0) {
       if (length > ctx.options.maxBodyBytes) {
@@ -970,15 +965,20 @@ export class Connection implements EpollHandler, BodySource {
 
   // ---- closing ------------------------------------------------------------------------------
 
-  /** Sends a complete error response and closes after it. */
-  #sendError(status: number, reason: string): void {
+  /**
+   * Sends a complete error response and closes after it; `line` is the request line of a head
+   * the codec rejected (read from the buffered input when not given).
+   */
+  #sendError(status: number, reason: string, line?: RequestLine | null): void {
     let ex = this.#exchange;
     if (ex !== null && ex.responded) {
       this.abort();
       return;
     }
     if (ex === null) {
-      ex = new Exchange(null);
+      // a rejected head: its request line, as far as it came, for the log and for HEAD
+      line ??= this.#in === null ? null : peekRequestLine(this.#in, this.#inStart, this.#inEnd);
+      ex = new Exchange(null, line);
       this.#exchange = ex;
     }
     ex.body?.fail(new BodyAbortedError(new Error(`request failed with ${status}`)));
@@ -987,7 +987,7 @@ export class Connection implements EpollHandler, BodySource {
     ex.status = status;
     this.ctx.metrics?.countRequest(status);
     this.#out.length = 0;
-    const bytes = errorResponseBytes(status, reason);
+    const bytes = errorResponseBytes(status, reason, ex.method === "HEAD");
     let headEnd = 0;
     while (headEnd + 3 < bytes.length && !(bytes[headEnd] === 13 && bytes[headEnd + 3] === 10)) {
       headEnd++;
@@ -1045,12 +1045,15 @@ export class Connection implements EpollHandler, BodySource {
     const hook = this.ctx.onResponse;
     if (hook === undefined) return;
     const head = ex.head;
+    const line = ex.line;
     try {
       hook({
         remoteAddr: this.remote.hostname,
-        method: head?.method ?? "-",
-        target: head?.target ?? "-",
-        protocol: head?.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
+        method: head?.method ?? line?.method ?? "-",
+        target: head?.target ?? line?.target ?? "-",
+        protocol: head !== null
+          ? (head.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1")
+          : line?.protocol ?? "-",
         status: ex.status,
         bytes: ex.bytes,
         referer: ex.header("referer"),

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { RequestHead } from "../../http1/mod.ts";
+import type { RequestHead, RequestLine } from "../../http1/mod.ts";
 import type { BodyStream } from "./body_stream.ts";
 import type { OpenFile } from "./file_cache.ts";
 
@@ -26,9 +26,17 @@ export class Exchange {
   /** Files acquired for this response, released when it ends. */
   readonly files: OpenFile[] = [];
 
-  /** Starts an exchange for `head` (null for an unparsable request). */
-  constructor(readonly head: RequestHead | null) {
+  /**
+   * Starts an exchange for `head`; for a request the codec rejected, `head` is null and `line`
+   * is its request line as far as it was read (for the access log and to spot HEAD).
+   */
+  constructor(readonly head: RequestHead | null, readonly line: RequestLine | null = null) {
     this.keepAlive = head !== null && head.keepAlive;
+  }
+
+  /** The request method, from the head or the rejected request line; null when unknown. */
+  get method(): string | null {
+    return this.head?.method ?? this.line?.method ?? null;
   }
 
   /** Header value by lower-case name (first occurrence), or null. */

@@ -23,6 +23,7 @@ import {
   type SocketAddress,
 } from "../../../ffi/structs.ts";
 import { SyscallError } from "./loop.ts";
+import { SETTINGS } from "../../settings.ts";
 
 /** A bound, listening, non-blocking socket. */
 export interface ListenSocket extends SocketAddress {
@@ -48,7 +49,7 @@ function literalFor(hostname: string): string {
 export function listenTcp(
   hostname: string,
   port: number,
-  backlog = 511,
+  backlog: number = SETTINGS.backlog.default,
   reusePort = false,
 ): ListenSocket {
   const c = libc();

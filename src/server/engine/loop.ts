@@ -35,6 +35,7 @@ import {
   writeEpollEvent,
 } from "../../../ffi/structs.ts";
 import { yieldToEventLoop } from "./yield.ts";
+import { SETTINGS } from "../../settings.ts";
 
 /** Something that reacts to readiness of one fd. */
 export interface EpollHandler {
@@ -112,8 +113,8 @@ export class EpollLoop {
   /** Creates the epoll instance and its wake-up eventfd. */
   constructor(options: EpollLoopOptions = {}) {
     this.#maxEvents = options.maxEvents ?? 512;
-    this.#spinMs = options.spinMs ?? 0.2;
-    this.#blockMs = options.blockMs ?? 0;
+    this.#spinMs = options.spinMs ?? SETTINGS.spinMs.default;
+    this.#blockMs = options.blockMs ?? SETTINGS.blockMs.default;
     this.#jsPending = options.jsPending ?? (() => false);
     this.#onError = options.onError ??
       ((error) => console.error("zerocast engine: handler error:", error));

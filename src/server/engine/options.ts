@@ -1,9 +1,10 @@
 /**
- * Settings of the zero-copy engine, each with its documented default.
+ * Settings of the zero-copy engine. Defaults and bounds are rows of the settings table
+ * (src/settings.ts); the interface below documents them for library users.
  *
  * @module
  */
-import { DEFAULT_CODEC_LIMITS } from "../../http1/limits.ts";
+import { checkNumber, type KeysOf, numericDefaults, SETTINGS } from "../../settings.ts";
 import type { CommonServerOptions } from "../types.ts";
 
 /** Options of the zero-copy engine ({@linkcode serve} in src/server/adapter.ts). */
@@ -73,63 +74,32 @@ export interface EngineOptions extends CommonServerOptions {
   readonly blockMs?: number;
 }
 
-/** Every engine setting with its default filled in. */
-export interface ResolvedEngineOptions {
-  readonly backlog: number;
-  readonly maxConnections: number;
-  readonly acceptBackoffMs: number;
-  readonly maxRequestLineBytes: number;
-  readonly maxHeaderBytes: number;
-  readonly maxHeaderCount: number;
-  readonly maxBodyBytes: number;
-  readonly headerTimeoutMs: number;
-  readonly keepAliveTimeoutMs: number;
-  readonly bodyTimeoutMs: number;
-  readonly sendTimeoutMs: number;
-  readonly sendfileMaxChunk: number;
-  readonly preadThreshold: number;
-  readonly fileCacheSize: number;
-  readonly fileCacheTtlMs: number;
-  readonly shutdownGraceMs: number;
-  readonly spinMs: number;
-  readonly blockMs: number;
-}
+/** Every engine setting with its default filled in (the engine and server rows of the table). */
+export type ResolvedEngineOptions = { readonly [K in KeysOf<"engine" | "server">]: number };
 
-/** The defaults, documented on {@linkcode EngineOptions}. */
-export const ENGINE_DEFAULTS: ResolvedEngineOptions = Object.freeze({
-  backlog: 511,
-  maxConnections: 10_000,
-  acceptBackoffMs: 100,
-  maxRequestLineBytes: DEFAULT_CODEC_LIMITS.maxRequestLineBytes,
-  maxHeaderBytes: DEFAULT_CODEC_LIMITS.maxHeaderBytes,
-  maxHeaderCount: DEFAULT_CODEC_LIMITS.maxHeaderCount,
-  maxBodyBytes: 1024 * 1024 * 1024,
-  headerTimeoutMs: 10_000,
-  keepAliveTimeoutMs: 10_000,
-  bodyTimeoutMs: 30_000,
-  sendTimeoutMs: 60_000,
-  sendfileMaxChunk: 2 * 1024 * 1024,
-  preadThreshold: 32 * 1024,
-  fileCacheSize: 256,
-  fileCacheTtlMs: 10_000,
-  shutdownGraceMs: 5_000,
-  spinMs: 0.2,
-  blockMs: 0,
-});
+/** Compile-time check: {@linkcode EngineOptions} documents exactly the table's engine rows. */
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const _documented: SameKeys<
+  Exclude<keyof EngineOptions, keyof CommonServerOptions>,
+  keyof ResolvedEngineOptions
+> = true;
+void _documented;
 
-/** Fills in defaults and validates ranges (throws RangeError on nonsense). */
+/** The defaults, from the settings table (src/settings.ts), documented on {@linkcode EngineOptions}. */
+export const ENGINE_DEFAULTS: ResolvedEngineOptions = Object.freeze(
+  numericDefaults(["engine", "server"]),
+);
+
+/** Fills in defaults and checks each value against the table's bounds (RangeError on nonsense). */
 export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   const out: Record<string, number> = {};
   for (const key of Object.keys(ENGINE_DEFAULTS) as (keyof ResolvedEngineOptions)[]) {
     const value = options[key] ?? ENGINE_DEFAULTS[key];
-    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-      throw new RangeError(`engine option ${key} must be a non-negative number, got ${value}`);
+    try {
+      out[key] = checkNumber(SETTINGS[key], value, `engine option ${key}`);
+    } catch (error) {
+      throw new RangeError(error instanceof Error ? error.message : String(error));
     }
-    out[key] = value;
   }
-  const resolved = out as unknown as ResolvedEngineOptions;
-  if (resolved.sendfileMaxChunk < 4096 || resolved.sendfileMaxChunk > 0x4000_0000) {
-    throw new RangeError("engine option sendfileMaxChunk must be between 4 KiB and 1 GiB");
-  }
-  return resolved;
+  return out as ResolvedEngineOptions;
 }

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { CliError, type Config } from "../../config.ts";
+import { CliError, type Config, listenUrl } from "../../config.ts";
 import { availableCpus } from "./cpus.ts";
 import { workerArgs } from "./command.ts";
 import { MetricsTable } from "./metrics_table.ts";
@@ -111,6 +111,8 @@ interface WorkerProcess {
   readonly urls: Map<string, string>;
   /** Told to drain (reload or shutdown): its exit is expected. */
   draining: boolean;
+  /** Its stderr lines held back during the first start (null: passed through). */
+  held: string[] | null;
 }
 
 /** The supervisor of one multi-worker server. */
@@ -176,25 +178,34 @@ export class Supervisor {
         this.#portArgs.push("--tls-port", String(this.#reserved[1].port));
       }
     } catch (error) {
+      const scheme = this.#reserved.length === 0 ? "http" : "https";
+      const port = scheme === "http" ? this.#config.port : this.#config.tlsPort!;
+      const url = listenUrl(scheme, this.#config.host, port);
       const what = error instanceof Deno.errors.AddrInUse
-        ? `address in use (${this.#config.host}, port ${this.#config.port}/${
-          this.#config.tlsPort ?? "-"
-        })`
+        ? "address already in use"
+        : error instanceof Deno.errors.AddrNotAvailable
+        ? "address not available on this machine"
         : error instanceof Error
         ? error.message
         : String(error);
-      this.#error(`cannot start: ${what}`);
+      this.#error(`cannot listen on ${url}: ${what}`);
       return 2;
     }
+    // Start-up lines are held back: on failure every worker would say the same thing once.
     const all: WorkerProcess[] = [];
-    for (let n = 1; n <= this.#plan.count; n++) all.push(this.#spawn(n));
+    for (let n = 1; n <= this.#plan.count; n++) all.push(this.#spawn(n, true));
     const results = await Promise.allSettled(all.map((w) => w.ready));
     const failed = results.findIndex((r) => r.status === "rejected");
     if (failed >= 0) {
       for (const w of all) this.#signal(w, "SIGTERM");
       const statuses = await Promise.all(all.map((w) => w.exited));
+      for (const line of all[failed].held ?? []) this.#errLine(line);
       const code = statuses[failed].code;
       return code === 0 ? 2 : code;
+    }
+    for (const w of all) {
+      for (const line of w.held ?? []) this.#errLine(line);
+      w.held = null;
     }
     for (const w of all) this.#current.set(w.worker, w);
     const first = all[0];
@@ -280,7 +291,7 @@ export class Supervisor {
   }
 
   /** Starts worker number `worker`. */
-  #spawn(worker: number): WorkerProcess {
+  #spawn(worker: number, holdLines = false): WorkerProcess {
     const slot = this.#table.freeSlot();
     if (slot < 0) throw new Error("no free metrics slot");
     this.#table.claim(slot, worker);
@@ -316,10 +327,12 @@ export class Supervisor {
       exited: undefined as unknown as Promise<Deno.CommandStatus>,
       urls: new Map(),
       draining: false,
+      held: holdLines ? [] : null,
     };
     const onLine = (line: string) => {
       if (!line.startsWith(CONTROL_PREFIX)) {
-        writeAllSync(this.#stderr, this.#encoder.encode(line + "\n"));
+        if (proc.held !== null) proc.held.push(line);
+        else this.#errLine(line);
         return;
       }
       const text = line.slice(CONTROL_PREFIX.length);
@@ -389,6 +402,10 @@ export class Supervisor {
 
   #out(line: string): void {
     writeAllSync(this.#stdout, this.#encoder.encode(line + "\n"));
+  }
+
+  #errLine(line: string): void {
+    writeAllSync(this.#stderr, this.#encoder.encode(line + "\n"));
   }
 
   #error(message: string): void {
