@@ -36,7 +36,8 @@ export function denoFlags(): string[] {
  * engine and HTTPS in every worker) behind it.
  */
 export function workerArgs(entry: string, args: readonly string[]): string[] {
-  const flags = denoFlags();
+  // The inspector flags belong to the supervisor: workers would fight for its port.
+  const flags = denoFlags().filter((flag) => !/^--inspect(-brk|-wait)?(=|$)/.test(flag));
   if (!flags.includes("--unstable-net")) flags.splice(1, 0, "--unstable-net");
   return [...flags, entry, ...args];
 }
