@@ -154,12 +154,31 @@ export class Supervisor {
 
   /** Starts the workers and supervises them until SIGINT/SIGTERM; returns the exit code. */
   async run(): Promise<number> {
+    // Signals are handled before any `listening on` line (a script may stop us right away).
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => stop = resolve);
+    const onStop = () => {
+      if (this.#stopping) return;
+      this.#stopping = true;
+      stop();
+    };
+    const onReload = () => {
+      if (this.#current.size > 0 && !this.#stopping) void this.reload();
+    };
+    Deno.addSignalListener("SIGINT", onStop);
+    Deno.addSignalListener("SIGTERM", onStop);
+    Deno.addSignalListener("SIGHUP", onReload);
     try {
       const code = await this.#startAll();
       if (code !== 0) return code;
-      await this.#serveUntilStopped();
+      await stopped;
+      Deno.removeSignalListener("SIGHUP", onReload);
+      await this.#drainAll();
       return 0;
     } finally {
+      Deno.removeSignalListener("SIGINT", onStop);
+      Deno.removeSignalListener("SIGTERM", onStop);
+      Deno.removeSignalListener("SIGHUP", onReload);
       for (const reservation of this.#reserved) reservation.close();
       for (const path of [this.#tablePath, this.#seqDir]) {
         try {
@@ -217,20 +236,8 @@ export class Supervisor {
     return 0;
   }
 
-  async #serveUntilStopped(): Promise<void> {
-    let stop!: () => void;
-    const stopped = new Promise<void>((resolve) => stop = resolve);
-    const onStop = () => {
-      if (this.#stopping) return;
-      this.#stopping = true;
-      stop();
-    };
-    const onReload = () => void this.reload();
-    Deno.addSignalListener("SIGINT", onStop);
-    Deno.addSignalListener("SIGTERM", onStop);
-    Deno.addSignalListener("SIGHUP", onReload);
-    await stopped;
-    Deno.removeSignalListener("SIGHUP", onReload);
+  /** Tells every worker to drain and waits for them (killing any still there after the grace). */
+  async #drainAll(): Promise<void> {
     const all = [...this.#running];
     for (const w of all) {
       w.draining = true;
@@ -245,8 +252,6 @@ export class Supervisor {
     clearTimeout(timer);
     for (const w of this.#running) this.#signal(w, "SIGKILL");
     await Promise.all(all.map((w) => w.exited));
-    Deno.removeSignalListener("SIGINT", onStop);
-    Deno.removeSignalListener("SIGTERM", onStop);
   }
 
   /** SIGHUP: replaces every worker, one at a time (a reload asked during one runs after it). */
