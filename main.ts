@@ -16,6 +16,7 @@ import {
   parseConfig,
 } from "./src/config.ts";
 import { createApp } from "./src/app.ts";
+import { basicAuthPlainHttpWarning } from "./src/auth/plain_http_warning.ts";
 import { Metrics } from "./src/metrics.ts";
 import { stdoutAccessLog } from "./src/log.ts";
 import { type Started, StartError, startListeners } from "./src/listeners.ts";
@@ -83,6 +84,9 @@ async function main(args: string[]): Promise<number> {
     cors: config.cors,
     cacheControl: config.cacheControl,
     maxRanges: config.maxRanges,
+    segmentDurationS: config.segmentDuration,
+    dirListing: config.dirListing,
+    posterCache: config.posterCache,
     metrics,
     ingest: config.ingestToken === undefined ? undefined : {
       token: config.ingestToken,
@@ -94,8 +98,17 @@ async function main(args: string[]): Promise<number> {
       signal: appLifetime.signal,
       ...worker?.ingest,
     },
+    signKey: config.signKey,
+    basicAuth: config.basicAuth,
   });
   const onResponse = config.quiet ? undefined : stdoutAccessLog();
+
+  if (config.basicAuth !== undefined) {
+    // Before listening, so the warning is there even when the listener then fails.
+    const url = listenUrl("http", config.host, config.port).replace(/:0$/, "");
+    const warning = basicAuthPlainHttpWarning(config.host, url);
+    if (warning !== undefined) console.error(warning);
+  }
 
   let started: Started;
   try {

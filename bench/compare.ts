@@ -26,7 +26,8 @@ import {
 } from "./support/servers.ts";
 import type { RssMeasurement } from "./support/targets.ts";
 import { checkRoute, type ServedFile, verifyFiles } from "./support/verify.ts";
-import { defaultDataFiles, type Workload, workloads } from "./support/workloads.ts";
+import { defaultDataFiles, serves, type Workload, workloads } from "./support/workloads.ts";
+import { prepareHlsData, verifyHls } from "./support/hls_data.ts";
 
 const log = (line: string) => console.log(`· ${line}`);
 
@@ -129,7 +130,7 @@ class Session {
       }
       await this.holdRss(run, "fresh", spec, server);
       for (const workload of this.workloads) {
-        if (workload.kind === "files" ? !spec.servesFiles : !spec.servesRoute) continue;
+        if (!serves(spec, workload)) continue;
         for (const client of this.clients) {
           await this.measureOne(run, spec, server, workload, client);
         }
@@ -143,9 +144,14 @@ class Session {
 
   /** The correctness gate: random ranges and a whole file byte for byte, and the route. */
   async verify(spec: ServerSpec, server: StartedServer): Promise<string[]> {
-    const failures = spec.servesFiles
+    const failures = spec.servesFiles &&
+        this.workloads.some((w) => w.kind === "files")
       ? await verifyFiles(server.url, this.big, this.small, [4 * MiB, 64 * 1024])
       : [];
+    const hls = this.workloads.find((w) => w.kind === "hls");
+    if (hls !== undefined && serves(spec, hls)) {
+      failures.push(...await verifyHls(server.url, hls.paths ?? []));
+    }
     if (spec.servesRoute) {
       const failure = await checkRoute(server.url, "/healthz");
       if (failure !== null) failures.push(failure);
@@ -274,7 +280,8 @@ async function main(): Promise<number> {
   await warmPageCache(small.path);
 
   const clients = flags.clients.filter((c) => c !== "wrk" || onPath("wrk"));
-  const all = workloads(files);
+  const hlsPaths = flags.workloads.includes("W5") ? await prepareHlsData(log) : [];
+  const all = workloads(files, hlsPaths);
   const session = new Session(
     flags,
     clients,
@@ -291,7 +298,7 @@ async function main(): Promise<number> {
   for (const id of flags.servers) {
     const spec = specs.get(id)!;
     if (
-      !session.workloads.some((w) => (w.kind === "files" ? spec.servesFiles : spec.servesRoute))
+      !session.workloads.some((w) => serves(spec, w))
     ) {
       continue;
     }

@@ -44,6 +44,8 @@ export const MSG_DONTWAIT = 0x40;
 
 /** shutdown() how: shut down the write side (sends FIN). */
 export const SHUT_WR = 1;
+/** shutdown() how: both directions (ends a blocked TLS handshake read). */
+export const SHUT_RDWR = 2;
 
 /** epoll_create1 flag. */
 export const EPOLL_CLOEXEC = 0o2000000;

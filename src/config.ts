@@ -44,7 +44,7 @@ export interface Config {
   readonly engine: EngineChoice;
   /** Most ranges per request before serving the whole file. */
   readonly maxRanges: number;
-  /** Target HLS/DASH segment duration in seconds (not wired to the app yet). */
+  /** Target HLS/DASH segment duration in seconds (the app's `segmentDurationS`). */
   readonly segmentDuration: number;
   /** Grace period for in-flight responses on SIGINT/SIGTERM, in ms. */
   readonly shutdownGraceMs: number;
@@ -60,6 +60,14 @@ export interface Config {
   readonly ingestIdleTimeoutMs: number;
   /** End idle live playlists and remove unlisted segments after this many ms (0 = off). */
   readonly ingestStaleAfterMs: number;
+  /** Folder listings at `/media/<dir>/` (default on; `--no-dir-listing`). */
+  readonly dirListing: boolean;
+  /** Poster cache folder (`--poster-cache`; default: `zerocast-posters` in the OS temp dir). */
+  readonly posterCache: string | undefined;
+  /** Key of signed paths (flag or ZEROCAST_SIGN_KEY); media then needs a signature. */
+  readonly signKey: string | undefined;
+  /** `USER:HASH` login for the pages, API and media (flag or ZEROCAST_BASIC_AUTH). */
+  readonly basicAuth: string | undefined;
   /** Zero-copy engine settings given on the command line (the others keep ENGINE_DEFAULTS). */
   readonly engineSettings: EngineSettings;
   /** Worker processes: a number, or `auto` = the CPUs this process may use (default auto). */
@@ -219,6 +227,18 @@ function readTextFile(flag: string, path: string): string {
   }
 }
 
+/** A folder given by a flag: created when missing; must then be a directory. */
+function usableDirectory(flag: string, path: string): string {
+  try {
+    Deno.mkdirSync(path, { recursive: true });
+    if (!Deno.statSync(path).isDirectory) throw new CliError(`--${flag} ${path}: not a directory`);
+    return Deno.realPathSync(path);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`--${flag} ${path}: cannot create or use this folder`);
+  }
+}
+
 /** Resolves the media root to an absolute real path of a directory. */
 function realDirectory(path: string): string {
   let real: string;
@@ -249,6 +269,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     throw new CliError("--tls-port needs both --cert FILE and --key FILE");
   }
   const root = realDirectory(v.need("root"));
+  const posterCache = v.get("posterCache");
   const cert = certPath !== undefined ? readTextFile("cert", certPath) : undefined;
   const key = keyPath !== undefined ? readTextFile("key", keyPath) : undefined;
   if (cert !== undefined && !cert.includes("-----BEGIN CERTIFICATE-----")) {
@@ -285,6 +306,12 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     ingestFsync: v.need("ingestFsync"),
     ingestIdleTimeoutMs: v.need("ingestIdleTimeoutMs"),
     ingestStaleAfterMs: v.need("ingestStaleAfterMs"),
+    dirListing: v.need("dirListing"),
+    posterCache: posterCache === undefined
+      ? undefined
+      : usableDirectory("poster-cache", posterCache),
+    signKey: v.get("signKey"),
+    basicAuth: v.get("basicAuth"),
     engineSettings,
     workers: v.need("workers") === "auto" ? "auto" : Number(v.need("workers")),
   };

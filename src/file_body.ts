@@ -191,3 +191,40 @@ class PartReader {
     }
   }
 }
+
+/**
+ * The parts covering bytes `[offset, offset + length)` of the body made of `parts` (file slices
+ * are narrowed, byte parts sub-viewed); used to answer a byte range of a virtual body.
+ */
+export function sliceParts(
+  parts: readonly BodyPart[],
+  offset: number,
+  length: number,
+): BodyPart[] {
+  const out: BodyPart[] = [];
+  let pos = 0;
+  const end = offset + length;
+  for (let i = 0; i < parts.length && pos < end; i++) {
+    const part = parts[i];
+    const partLength = part instanceof Uint8Array ? part.byteLength : part.length;
+    const partEnd = pos + partLength;
+    if (partEnd > offset && partLength > 0) {
+      const from = Math.max(offset, pos) - pos;
+      const to = Math.min(end, partEnd) - pos;
+      if (part instanceof Uint8Array) {
+        out.push(from === 0 && to === partLength ? part : part.subarray(from, to));
+      } else {
+        out.push(
+          from === 0 && to === partLength ? part : {
+            path: part.path,
+            offset: part.offset + from,
+            length: to - from,
+            identity: part.identity,
+          },
+        );
+      }
+    }
+    pos = partEnd;
+  }
+  return out;
+}

@@ -17,12 +17,12 @@
  * @module
  */
 import type { Context } from "hono";
-import { type BodyPart, FileBody } from "./file_body.ts";
+import { type BodyPart, FileBody, type FileSlice, sliceParts } from "./file_body.ts";
 import { evaluatePreconditions, ifRangeMatches, type Validators } from "./media/conditional.ts";
 import { strongEtag } from "./media/etag.ts";
 import { formatHttpDate } from "./media/http_date.ts";
 import { contentTypeFor } from "./media/mime.ts";
-import { multipartByteranges } from "./media/multipart.ts";
+import { multipartFromParts } from "./media/multipart.ts";
 import { DEFAULT_MAX_RANGES, parseRange } from "./media/range.ts";
 import { type FileStat, statFile } from "./media/stat.ts";
 import { type HeaderPair, trustedResponse, validatedFields } from "./media/trusted_response.ts";
@@ -73,17 +73,82 @@ export function fileResponseFromStat(
   options: FileResponseOptions = NO_OPTIONS,
 ): Response {
   const { identity } = stat;
-  const size = identity.size;
+  return rangedResponse(
+    request,
+    identity.size,
+    strongEtag(identity),
+    stat.mtimeMs,
+    realPath,
+    null,
+    { path: realPath, offset: 0, length: identity.size, identity },
+    options,
+  );
+}
+
+/**
+ * A body of known length assembled from parts (bytes and file slices), e.g. a generated fMP4
+ * segment whose sample data stays in the source file; answered by {@linkcode virtualResponse}
+ * with exactly the conditional and range rules of a file.
+ */
+export interface VirtualBody {
+  /** The parts in order. */
+  readonly parts: readonly BodyPart[];
+  /** Total byte length of the parts. */
+  readonly byteLength: number;
+  /** Strong ETag (quoted) of this body: equal tags must mean equal bytes. */
+  readonly etag: string;
+  /** Last-Modified, in ms since the epoch (e.g. the source file's mtime). */
+  readonly lastModifiedMs: number;
+  /** Content-Type of the body. */
+  readonly contentType: string;
+}
+
+/**
+ * Answers `request` with a {@linkcode VirtualBody}: 200/206/304/412/416, If-Range, multipart
+ * ranges and HEAD exactly as {@linkcode fileResponse} does for a file (RFC 9110 §13, §14).
+ */
+export function virtualResponse(
+  request: Request,
+  body: VirtualBody,
+  options: FileResponseOptions = NO_OPTIONS,
+): Response {
+  return rangedResponse(
+    request,
+    body.byteLength,
+    body.etag,
+    body.lastModifiedMs,
+    null,
+    body.contentType,
+    body.parts,
+    options,
+  );
+}
+
+/**
+ * The shared core: `whole` is either one file slice covering the file (the fast path of the
+ * media route) or the parts of a virtual body. The Content-Type is `options.contentType`, else
+ * `contentType`, else by the extension of `typePath`.
+ */
+function rangedResponse(
+  request: Request,
+  size: number,
+  etag: string,
+  mtimeMs: number,
+  typePath: string | null,
+  contentType: string | null,
+  whole: FileSlice | readonly BodyPart[],
+  options: FileResponseOptions,
+): Response {
   const plan = fieldPlan(options);
   const validators: Validators = {
-    etag: strongEtag(identity),
-    lastModifiedMs: Math.floor(stat.mtimeMs / 1000) * 1000,
+    etag,
+    lastModifiedMs: Math.floor(mtimeMs / 1000) * 1000,
   };
   // the fields this sets, in order after `options.headers`
   const fields: HeaderPair[] = [
     ["accept-ranges", "bytes"],
     ["etag", validators.etag],
-    ["last-modified", formatHttpDate(stat.mtimeMs)],
+    ["last-modified", formatHttpDate(mtimeMs)],
   ];
   const cacheControl = plan !== null ? plan.cacheControl : options.cacheControl;
   if (cacheControl !== undefined) fields.push(["cache-control", cacheControl]);
@@ -94,8 +159,8 @@ export function fileResponseFromStat(
   if (outcome === "not-modified") return respond(null, 304, fields, options, plan);
   if (outcome === "precondition-failed") return respond(null, 412, [], options, plan);
 
-  const contentType = (plan !== null ? plan.contentType : options.contentType) ??
-    contentTypeFor(realPath);
+  const type = (plan !== null ? plan.contentType : options.contentType) ?? contentType ??
+    contentTypeFor(typePath ?? "");
   const isHead = method === "HEAD";
   let rangeHeader = method === "GET" ? headers.get("range") : null;
   if (rangeHeader !== null) {
@@ -106,13 +171,14 @@ export function fileResponseFromStat(
     maxRanges: options.maxRanges ?? DEFAULT_MAX_RANGES,
   });
   const bodyOptions = { chunkSize: options.chunkSize };
+  const wholeParts: readonly BodyPart[] = Array.isArray(whole) ? whole : [whole as FileSlice];
 
   if (range.kind === "unsatisfiable") {
     fields.push(["content-range", `bytes */${size}`]);
     return respond(null, 416, fields, options, plan);
   }
   if (range.kind === "satisfiable" && range.ranges.length > 1) {
-    const multipart = multipartByteranges(realPath, identity, range.ranges, contentType);
+    const multipart = multipartFromParts(wholeParts, size, range.ranges, type);
     fields.push(["content-type", multipart.contentType]);
     fields.push(["content-length", String(multipart.byteLength)]);
     const body = isHead ? null : new FileBody(multipart.parts, bodyOptions);
@@ -128,10 +194,23 @@ export function fileResponseFromStat(
     length = end - start + 1;
     fields.push(["content-range", `bytes ${start}-${end}/${size}`]);
   }
-  fields.push(["content-type", contentType]);
+  fields.push(["content-type", type]);
   fields.push(["content-length", String(length)]);
   if (isHead) return respond(null, status, fields, options, plan);
-  const parts: BodyPart[] = [{ path: realPath, offset, length, identity }];
+  let parts: readonly BodyPart[];
+  if (!Array.isArray(whole)) {
+    const file = whole as FileSlice;
+    parts = [
+      status === 200 ? file : {
+        path: file.path,
+        offset: file.offset + offset,
+        length,
+        identity: file.identity,
+      },
+    ];
+  } else {
+    parts = status === 200 ? wholeParts : sliceParts(wholeParts, offset, length);
+  }
   return respond(new FileBody(parts, bodyOptions), status, fields, options, plan);
 }
 

@@ -58,7 +58,7 @@ async function startPlain(
   options: CommonServerOptions,
   settings: EngineSettings,
 ): Promise<ServerHandle> {
-  if (engine === "stream") return await serveStream(app, options);
+  if (engine === "stream") return await serveStream(app, { ...settings, ...options });
   const { serve } = await import("./server/adapter.ts");
   return serve(app, { ...settings, ...options });
 }
@@ -125,6 +125,7 @@ export async function startListeners(
       scheme = "https";
       port = config.tlsPort;
       const tls = await serveStream(app, {
+        ...config.engineSettings,
         ...common,
         port,
         tls: { cert: config.cert!, key: config.key! },

@@ -15,11 +15,14 @@ export interface AccessLogEntry {
   readonly method: string;
   /** Request target as received (path and query). */
   readonly target: string;
-  /** `HTTP/1.1`, `HTTP/2` ... */
+  /** The protocol as spoken: `HTTP/1.0`, `HTTP/1.1` or `HTTP/2.0` (ALPN `h2`). */
   readonly protocol: string;
   /** Response status. */
   readonly status: number;
-  /** Response body bytes sent (or promised, for servers that cannot count them). */
+  /**
+   * Response body bytes written (a response cut short reports what left, not its length; for
+   * HTTP/2, what was handed to Deno's HTTP/2 stack).
+   */
   readonly bytes: number;
   /** Referer header, if any. */
   readonly referer: string | null;

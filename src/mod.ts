@@ -15,6 +15,17 @@
  */
 export { createApp, requestPath } from "./app.ts";
 export type { AppOptions, IngestOptions } from "./options.ts";
+export {
+  prefixProblem,
+  signKeyBytes,
+  signPath,
+  signUrl,
+  verifySignedPath,
+} from "./auth/signed_url.ts";
+export type { SignedPathCheck, SignOptions } from "./auth/signed_url.ts";
+export { AccessGate, passTarget } from "./auth/gate.ts";
+export type { AccessDecision, AccessPolicy, TargetRequest } from "./auth/gate.ts";
+export { BasicAuth, makePasswordHash, parseBasicAuth } from "./auth/basic_auth.ts";
 export { fileResponse, fileResponseFromStat } from "./file_response.ts";
 export type { FileResponseOptions } from "./file_response.ts";
 export { FileBody, FileTruncatedError, isFileBody, isFileSlice } from "./file_body.ts";
@@ -26,6 +37,8 @@ export { contentTypeFor } from "./media/mime.ts";
 export { Metrics } from "./metrics.ts";
 export { serve, zeroCopyAvailable } from "./server/adapter.ts";
 export type { EngineHandle, EngineOptions } from "./server/adapter.ts";
-export { serveStream } from "./server/stream.ts";
-export type { StreamServerOptions } from "./server/stream.ts";
+export { serveStream, STREAM_DEFAULTS } from "./server/stream.ts";
+export type { StreamLimits, StreamServerHandle, StreamServerOptions } from "./server/stream.ts";
+export { serveDeno } from "./server/deno_serve.ts";
+export type { DenoServeOptions } from "./server/deno_serve.ts";
 export type { FetchApp, ServerEnv, ServerHandle } from "./server/types.ts";

@@ -7,6 +7,9 @@
 import { Metrics } from "./metrics.ts";
 import type { FolderSequencer } from "./ingest/folder_sequence.ts";
 import { SETTINGS } from "./settings.ts";
+import { AccessGate } from "./auth/gate.ts";
+import { BasicAuth, parseBasicAuth } from "./auth/basic_auth.ts";
+import { signKeyBytes } from "./auth/signed_url.ts";
 
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
@@ -22,8 +25,21 @@ export interface AppOptions {
   readonly streamChunkSize?: number;
   /** Counters rendered at `/metrics` (default: a new, private instance). */
   readonly metrics?: Metrics;
+  /** Target HLS/DASH segment duration in seconds (default 6). */
+  readonly segmentDurationS?: number;
   /** Live ingest (PUT/DELETE); off unless a token is set. */
   readonly ingest?: IngestOptions;
+  /**
+   * Key of signed paths (`/s/<exp>.<depth>.<sig>/…`, at least 16 bytes): media, `/hls/` and
+   * `/dash/` then need a signature, and the pages and API a login (default: off).
+   */
+  readonly signKey?: string | Uint8Array;
+  /** `USER:pbkdf2-sha256$…` (from `deno task passwd`): a login for everything but the open routes. */
+  readonly basicAuth?: string;
+  /** Folder listings at `/media/<dir>/` (default true; `--no-dir-listing`). */
+  readonly dirListing?: boolean;
+  /** Folder of the poster (frame grab) cache (default: `zerocast-posters` in the OS temp dir). */
+  readonly posterCache?: string;
 }
 
 /** Options of live ingest (issue: live ingest). */
@@ -61,18 +77,41 @@ export interface ResolvedAppOptions {
   readonly maxRanges: number;
   readonly streamChunkSize: number;
   readonly metrics: Metrics;
+  readonly segmentDurationS: number;
   readonly ingest: IngestOptions | undefined;
+  /** Who may watch (signed paths, login); undefined when neither is set. */
+  readonly access: AccessGate | undefined;
+  readonly dirListing: boolean;
+  readonly posterCache: string | undefined;
 }
 
-/** Fills in defaults from the settings table; `root` must already be an absolute real path. */
+/** Fills in defaults from the settings table; `root` must already be an absolute real path. Throws RangeError on a bad key or login. */
 export function resolveAppOptions(options: AppOptions): ResolvedAppOptions {
+  const cors = options.cors ?? SETTINGS.cors.default;
   return {
     root: options.root,
-    cors: options.cors ?? SETTINGS.cors.default,
+    cors,
     cacheControl: options.cacheControl,
     maxRanges: options.maxRanges ?? SETTINGS.maxRanges.default,
     streamChunkSize: options.streamChunkSize ?? SETTINGS.streamChunkSize.default,
     metrics: options.metrics ?? new Metrics(),
+    segmentDurationS: options.segmentDurationS ?? SETTINGS.segmentDuration.default,
     ingest: options.ingest,
+    access: accessGate(options, cors),
+    dirListing: options.dirListing ?? SETTINGS.dirListing.default,
+    posterCache: options.posterCache,
   };
+}
+
+/** The gate for `signKey`/`basicAuth`, or undefined when neither is set. */
+function accessGate(options: AppOptions, cors: string): AccessGate | undefined {
+  if (options.signKey === undefined && options.basicAuth === undefined) return undefined;
+  let basicAuth: BasicAuth | undefined;
+  if (options.basicAuth !== undefined) {
+    const credential = parseBasicAuth(options.basicAuth);
+    if (typeof credential === "string") throw new RangeError(`basicAuth: ${credential}`);
+    basicAuth = new BasicAuth(credential);
+  }
+  const signKey = options.signKey === undefined ? undefined : signKeyBytes(options.signKey);
+  return new AccessGate({ signKey, basicAuth, cors });
 }

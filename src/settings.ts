@@ -9,6 +9,8 @@
  * @module
  */
 import { DEFAULT_CODEC_LIMITS } from "./http1/limits.ts";
+import { parseBasicAuth } from "./auth/basic_auth.ts";
+import { MIN_SIGN_KEY_LENGTH } from "./auth/signed_url.ts";
 
 /** Which part of zerocast consumes a setting. */
 export type Layer = "cli" | "tls" | "server" | "app" | "ingest" | "engine";
@@ -41,6 +43,8 @@ interface Row {
   readonly shownDefault?: string;
   /** Help for library users when the flag's help does not fit the option (switches). */
   readonly optionHelp?: string;
+  /** A credential: error messages never repeat the value. */
+  readonly secret?: boolean;
 }
 
 /** A whole number within bounds (sizes, counts, milliseconds). */
@@ -132,6 +136,12 @@ function checkIngestPrefix(value: string): string | null {
     : `a path under ${MEDIA_MOUNT}`;
 }
 
+function checkBasicAuth(value: string): string | null {
+  const parsed = parseBasicAuth(value);
+  if (typeof parsed !== "string") return null;
+  return parsed.startsWith("must be ") ? parsed.slice("must be ".length) : `USER:HASH (${parsed})`;
+}
+
 /** The table, in `--help` order. Keys are the names in {@linkcode Config} (src/config.ts). */
 export const SETTINGS = {
   root: {
@@ -221,7 +231,8 @@ export const SETTINGS = {
   },
   segmentDuration: {
     layer: "app",
-    kind: "int",
+    option: "segmentDurationS",
+    kind: "number",
     flag: "segment-duration",
     arg: "S",
     default: 6,
@@ -255,6 +266,7 @@ export const SETTINGS = {
     flag: "ingest-token",
     arg: "TOKEN",
     env: "ZEROCAST_INGEST_TOKEN",
+    secret: true,
     minLength: 8,
     shownDefault: "off",
     help: "enables PUT/DELETE uploads with this Bearer token",
@@ -314,6 +326,47 @@ export const SETTINGS = {
     help:
       "a live playlist with no upload this long gets `#EXT-X-ENDLIST`; after as long again its unlisted segments are removed; `0` = off",
   },
+  dirListing: {
+    layer: "app",
+    kind: "switch",
+    flag: "no-dir-listing",
+    default: true,
+    shownDefault: "listings on",
+    help: "no folder listings at `/media/<dir>/` (404 instead)",
+    optionHelp: "folder listings (HTML and JSON) at `/media/<dir>/`",
+  },
+  posterCache: {
+    layer: "app",
+    kind: "text",
+    flag: "poster-cache",
+    arg: "DIR",
+    minLength: 1,
+    shownDefault: "`zerocast-posters` in the OS temp dir",
+    help: "where video posters (ffmpeg frame grabs) are cached; created when missing",
+  },
+  signKey: {
+    layer: "app",
+    kind: "text",
+    flag: "sign-key",
+    arg: "KEY",
+    env: "ZEROCAST_SIGN_KEY",
+    secret: true,
+    minLength: MIN_SIGN_KEY_LENGTH,
+    shownDefault: "off",
+    help:
+      "media, `/hls/` and `/dash/` need a signed path `/s/<exp>.<depth>.<sig>/…` (`deno task sign`); pages and API then need `--basic-auth`",
+  },
+  basicAuth: {
+    layer: "app",
+    kind: "text",
+    flag: "basic-auth",
+    arg: "USER:HASH",
+    env: "ZEROCAST_BASIC_AUTH",
+    secret: true,
+    check: checkBasicAuth,
+    shownDefault: "off",
+    help: "login for the pages, the API and media; HASH from `deno task passwd`",
+  },
   maxConnections: {
     layer: "engine",
     kind: "int",
@@ -323,7 +376,7 @@ export const SETTINGS = {
     min: 1,
     max: MAX_INT,
     help:
-      "zero-copy engine: open connections per worker before accepting pauses (also backs off on EMFILE)",
+      "both servers: open connections per worker before accepting pauses (also backs off on EMFILE)",
   },
   headerTimeoutMs: {
     layer: "engine",
@@ -333,7 +386,7 @@ export const SETTINGS = {
     default: 10_000,
     min: 1,
     max: MAX_TIMER_MS,
-    help: "zero-copy engine: time to receive a request head, then `408` and close (slowloris)",
+    help: "both servers: time to receive a request head, then `408` and close (slowloris)",
   },
   keepAliveTimeoutMs: {
     layer: "engine",
@@ -343,7 +396,7 @@ export const SETTINGS = {
     default: 10_000,
     min: 1,
     max: MAX_TIMER_MS,
-    help: "zero-copy engine: idle keep-alive connections are closed after this",
+    help: "both servers: idle keep-alive connections are closed after this",
   },
   maxBodyBytes: {
     layer: "engine",
@@ -353,7 +406,7 @@ export const SETTINGS = {
     default: GIB,
     min: 0,
     max: MAX_INT,
-    help: "zero-copy engine: larger request bodies get `413`",
+    help: "both servers: larger request bodies get `413`",
   },
   sendfileMaxChunk: {
     layer: "engine",
@@ -591,7 +644,10 @@ export function parseSettingText(row: Setting, text: string, label: string): str
         );
       }
       const wrong = row.check?.(text) ?? null;
-      if (wrong !== null) throw new SettingError(`${label} must be ${wrong}, got "${text}"`);
+      if (wrong !== null) {
+        const got = row.secret ? "" : `, got "${text}"`;
+        throw new SettingError(`${label} must be ${wrong}${got}`);
+      }
       return row.normalize ? row.normalize(text) : text;
     }
     case "dir":

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { serve } from "../src/server/adapter.ts";
-import { serveStream } from "../src/server/stream.ts";
+import { serveDeno } from "../src/server/deno_serve.ts";
 
 function probeApp(): Hono {
   const app = new Hono();
@@ -61,7 +61,7 @@ async function exchange(port: number): Promise<Record<string, unknown>> {
 Deno.test("engine request: headers answer exactly like Deno.serve's Request", async () => {
   const app = probeApp();
   const engine = serve(app, { hostname: "127.0.0.1", port: 0 });
-  const stream = await serveStream(app, { hostname: "127.0.0.1", port: 0 });
+  const stream = await serveDeno(app, { hostname: "127.0.0.1", port: 0 });
   try {
     const fromEngine = await exchange(engine.port);
     const fromStream = await exchange(stream.port);

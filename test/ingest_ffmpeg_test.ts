@@ -15,7 +15,7 @@ import {
   tempFilesUnder,
   waitUntil,
 } from "./support/ingest.ts";
-import { type Engine, ENGINES, have } from "./support/server.ts";
+import { ENGINES, have } from "./support/server.ts";
 
 const present = have("ffmpeg") && have("ffprobe");
 if (!present) console.log("ingest_ffmpeg_test: skipped, ffmpeg/ffprobe not found");
@@ -41,7 +41,7 @@ declare const document: {
 declare const MediaSource: { isTypeSupported(type: string): boolean };
 
 /** ffmpeg's HLS muxer publishing test video + audio to `url` with PUT. */
-function publish(engine: Engine, url: string): Deno.ChildProcess {
+function publish(url: string): Deno.ChildProcess {
   const args = [
     ...["-hide_banner", "-loglevel", "error", "-re"],
     ...["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25"],
@@ -49,10 +49,6 @@ function publish(engine: Engine, url: string): Deno.ChildProcess {
     ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac"],
     ...["-f", "hls", "-hls_time", "1", "-hls_list_size", "5", "-hls_flags", "delete_segments"],
   ];
-  // Deno 2.9's Deno.serve loses the end of a request body when the client closes the socket
-  // right after it without reading the response, which is what ffmpeg does per upload; on a
-  // keep-alive connection that only happens to the last upload. See the report of issue 6.
-  if (engine === "stream") args.push("-http_persistent", "1");
   args.push("-method", "PUT", "-headers", `Authorization: ${AUTH}\r\n`, url);
   return new Deno.Command("ffmpeg", { args, stdin: "null", stdout: "null", stderr: "piped" })
     .spawn();
@@ -116,7 +112,7 @@ for (const engine of ENGINES) {
       const browser = chromiumPresent ? await launch() : null;
       let ffmpeg: Deno.ChildProcess | null = null;
       try {
-        ffmpeg = publish(engine, playlistUrl);
+        ffmpeg = publish(playlistUrl);
         const stderr = new Response(ffmpeg.stderr).text();
 
         let first!: { sequence: number; segments: string[] };

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { type FileEntry, type Listing, MediaLibrary } from "../src/library/library.ts";
+import { formatDate } from "../src/library/format.ts";
 import { ProbeCache } from "../src/library/probe_cache.ts";
 import { startServer } from "./support/server.ts";
 import { makeTestCert } from "./support/tls.ts";
@@ -69,6 +70,8 @@ Deno.test("library API: the sample media with probe results, streams and subtitl
       "file:sample.webm",
     ]);
     const entries = byName(listing);
+    // the HLS folder names its playlist: the pages list the folder as one stream
+    assert.equal((entries.get("hls") as { stream?: string }).stream, "hls/index.m3u8");
     const mp4 = entries.get("sample.mp4")!;
     const { mtime, ...rest } = mp4;
     assert.ok(!Number.isNaN(Date.parse(mtime)));
@@ -101,7 +104,20 @@ Deno.test("library API: the sample media with probe results, streams and subtitl
     assert.equal(playlist.kind, "stream");
     assert.equal(playlist.contentType, "application/vnd.apple.mpegurl");
     assert.equal(playlist.url, "/media/hls/index.m3u8");
-    assert.equal(byName(hls).get("segment000.ts")!.kind, "file");
+    // Inside the HLS folder the segments are folded into the playlist; all=1 lists them.
+    assert.deepEqual(hls.entries.map((e) => e.name), ["index.m3u8"]);
+    assert.equal(hls.folded, 4);
+    assert.equal(playlist.segments, 4);
+    assert.equal(playlist.duration, 8);
+    const every = (await getJson(`${server.url}/api/library?path=hls&all=1`))
+      .body as unknown as Listing;
+    assert.equal(every.folded, 0);
+    assert.equal(byName(every).get("segment000.ts")!.kind, "file");
+    assert.equal(every.entries.length, 5);
+    // The folder itself is one stream with the playlist's duration.
+    const folder = listing.entries.find((e) => e.name === "hls")!;
+    assert.equal(folder.kind, "dir");
+    assert.equal(folder.duration, 8);
   } finally {
     await server.close();
   }
@@ -212,7 +228,7 @@ Deno.test("pages: hostile file names are escaped in the listing, search and play
       assert.match(response.headers.get("content-security-policy")!, /default-src 'none'/);
       const html = await response.text();
       assert.ok(html.startsWith("<!doctype html>"));
-      assert.ok(!html.includes("<img"), `${page} contains a raw <img`);
+      assert.ok(!html.includes("<img src=x"), `${page} contains a raw <img`);
       assert.ok(!html.includes("<svg"), `${page} contains a raw <svg`);
       assert.ok(!html.includes("onerror=alert(1)>"), page);
     }
@@ -233,26 +249,46 @@ Deno.test("pages: listing rows, badges, breadcrumbs and the player page", async 
   const server = await startServer();
   try {
     const root = await (await fetch(`${server.url}/`)).text();
-    assert.match(root, /<a href="\/\?path=hls">hls<\/a>/);
+    // the HLS folder is listed as one stream (its files stay browsable)
+    assert.match(root, /<tr class="stream" data-path="hls">/);
+    assert.match(root, /<a href="\/play\?path=hls%2Findex\.m3u8">hls<\/a>/);
+    assert.match(root, /<a class="files" href="\/\?path=hls">files<\/a>/);
     assert.match(root, /<a href="\/play\?path=sample.mp4">sample.mp4<\/a>/);
     assert.match(root, /data-path="not-faststart.mp4">.*?class="badge warn not-faststart"/s);
     const row = (path: string) => new RegExp(`data-path="${path}">(.*?)</tr>`, "s").exec(root)![1];
     assert.ok(row("not-faststart.mp4").includes("not faststart"));
     assert.ok(!row("sample.mp4").includes("not faststart"));
-    assert.match(root, /0:08<\/td><td>320×180<\/td><td>avc1.64001e, mp4a.40.2 \(2 ch\)<\/td>/);
+    const cells = row("sample.mp4").replace(/<[^>]+>/g, "|").split("|").filter((t) => t.trim());
+    assert.deepEqual(cells, [
+      "sample.mp4",
+      "subtitles",
+      formatDate(new Date(Deno.statSync(`${MEDIA}sample.mp4`).mtime!).toISOString()),
+      "0:08",
+      "320×180",
+      "H.264 High",
+      "avc1.64001e",
+      "AAC-LC",
+      "mp4a.40.2",
+      " · 2 ch",
+      "208 KiB",
+    ]);
     const hls = await (await fetch(`${server.url}/?path=hls`)).text();
     assert.match(hls, /<li><a href="\/\?path=hls" aria-current="page">hls<\/a><\/li>/);
     assert.match(hls, /<a href="\/play\?path=hls%2Findex.m3u8">index.m3u8<\/a>/);
     assert.match(hls, /Parent folder/);
 
     const player = await (await fetch(`${server.url}/play?path=sample.mp4`)).text();
+    assert.match(
+      player,
+      /<video id="player"[^>]* poster="\/poster\?path=sample.mp4&amp;v=[0-9a-z-]+"/,
+    );
     assert.match(player, /<video id="player"[^>]* src="\/media\/sample.mp4"/);
     assert.match(player, /<track [^>]*src="\/media\/sample.vtt"[^>]*>/);
     assert.ok(!player.includes("hls.min.js"));
     const stream = await (await fetch(`${server.url}/play?path=hls/index.m3u8`)).text();
     assert.match(stream, /data-src="\/media\/hls\/index.m3u8" data-kind="stream"/);
     assert.ok(!/<video[^>]* src=/.test(stream), "a stream is attached by script, not src");
-    assert.match(stream, /<script src="\/assets\/hls.min.js"><\/script>/);
+    assert.match(stream, /<script src="\/assets\/hls.min.js\?v=[0-9a-f]{12}"><\/script>/);
     assert.equal((await fetch(`${server.url}/play?path=hls`)).status, 404);
     assert.equal((await fetch(`${server.url}/play?path=..`)).status, 400);
     await (await fetch(`${server.url}/play?path=..`)).body?.cancel();

@@ -527,9 +527,11 @@ async function coreChecks(t: Deno.TestContext, c: Client, fx: Fixture): Promise<
         ["/media/%2ehidden", 404],
         ["/media/escape.txt", 404], // symlink out of the root
         ["/media/outdir/secret.txt", 404],
-        ["/media/sub", 404], // directory
-        ["/media/sub/", 404],
-        ["/media/", 404],
+        // directories: folder listings (on by default; --no-dir-listing makes them 404, see
+        // test/pages_http_test.ts)
+        ["/media/sub", 301],
+        ["/media/sub/", 200],
+        ["/media/", 200],
         ["/media", 404],
         ["//media/clip.mp4", 404], // `//` must not reach a different route
         ["/%6Dedia/../outside/secret.txt", 404],

@@ -47,6 +47,8 @@ export interface LoadTarget {
   readonly path: string;
   /** Random single ranges of `length` bytes inside a file of `fileSize` bytes; none = no Range. */
   readonly range?: { readonly fileSize: number; readonly length: number };
+  /** When set, every request asks for one of these paths, picked at random (instead of `path`). */
+  readonly paths?: readonly string[];
   /** Status every response must have (default 206 with a range, else 200). */
   readonly expectStatus?: number;
   /** Content-Length every response must have (default: the range length; unchecked otherwise). */
@@ -291,9 +293,15 @@ export function runLoad(options: LoadOptions): LoadResult {
     byFd[conn.fd] = undefined;
   };
 
+  const paths = options.paths;
   const send = (conn: Connection) => {
     let bytes = fixedRequest;
-    if (range) {
+    if (paths !== undefined && paths.length > 0) {
+      const path = paths[Math.floor(rand() * paths.length)];
+      const line = `GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n\r\n`;
+      const { written } = encoder.encodeInto(line, requestBuffer);
+      bytes = requestBuffer.subarray(0, written);
+    } else if (range) {
       const start = Math.floor(rand() * (range.fileSize - range.length + 1));
       const line = `${requestPrefix}Range: bytes=${start}-${start + range.length - 1}\r\n\r\n`;
       const { written } = encoder.encodeInto(line, requestBuffer);

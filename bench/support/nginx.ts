@@ -5,7 +5,8 @@
  * way nginx runs in production, with `daemon off` so the PID we spawn is the master and the
  * process-tree accounting includes the worker; `user root` because the benchmark runs as root
  * and the data files may not be readable by `nobody`; `sendfile on`; `tcp_nopush` on or off per
- * variant; `open_file_cache` because zerocast caches open fds too; `keepalive_requests` raised so
+ * variant; `/hls/` serves the pre-packaged copies of zerocast's HLS segments (W5);
+ * `open_file_cache` because zerocast caches open fds too; `keepalive_requests` raised so
  * nginx does not close a benchmark connection every 1,000 requests (zerocast never does).
  *
  * @module
@@ -60,6 +61,10 @@ http {
     server_name localhost;
     location /media/ {
       alias ${root_};
+    }
+    # W5: the segments zerocast packages just in time, pre-packaged as static files
+    location /hls/ {
+      alias ${root_}hls-static/;
     }
     location = /healthz {
       default_type text/plain;

@@ -77,7 +77,7 @@ function workloadTable(report: Report, run: number, workload: Workload): string 
   const inRun = report.measurements.filter((m) => m.run === run && m.workload === workload.id);
   if (inRun.length === 0) return null;
   const ref = reference(inRun);
-  const files = workload.kind === "files";
+  const files = workload.kind !== "route";
   const refLabel = ref === "zerocast-zero-copy" ? "zero-copy" : "stream";
   for (const client of ["own", "wrk"] as const) {
     const refM = inRun.find((m) => m.server === ref && m.client === client);

@@ -126,6 +126,8 @@ export function judgeTargets(
     ratioTarget(pick, "W2 ≥ 4× Deno.serve stream", "W2", ["deno-stream"], requestsPerSecond, 4),
     ratioTarget(pick, "W1 ≥ 1.3× Bun", "W1", ["bun"], bytesPerSecond, 1.3),
     ratioTarget(pick, "W2 ≥ 2× Bun", "W2", ["bun"], requestsPerSecond, 2),
+    ratioTarget(pick, "W5 req/s ≥ 0.9× nginx (static copies)", "W5", nginx, requestsPerSecond, 0.9),
+    ratioTarget(pick, "W5 GB/s ≥ 0.9× nginx (static copies)", "W5", nginx, bytesPerSecond, 0.9),
     ratioTarget(
       pick,
       "Hono route ≥ 0.9× Deno.serve(app.fetch)",

@@ -2,7 +2,7 @@
 import { GiB, MiB } from "./data.ts";
 
 /** Workload identifiers. */
-export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4"] as const;
+export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5"] as const;
 
 /** One of {@linkcode WORKLOAD_IDS}. */
 export type WorkloadId = typeof WORKLOAD_IDS[number];
@@ -29,10 +29,15 @@ export interface Workload {
   readonly id: WorkloadId;
   /** Heading in the results. */
   readonly label: string;
-  /** "files" workloads run on file servers; "route" on servers of the Hono app. */
-  readonly kind: "files" | "route";
+  /**
+   * "files" workloads run on file servers; "route" on servers of the Hono app; "hls" on zerocast
+   * (packaging just in time) and nginx (the same segments as static files).
+   */
+  readonly kind: "files" | "route" | "hls";
   /** Request path. */
   readonly path: string;
+  /** Request paths picked at random per request, when the workload uses them (W5). */
+  readonly paths?: readonly string[];
   /** Random ranges, when the workload uses them. */
   readonly range?: { readonly fileSize: number; readonly length: number };
   /** Expected status. */
@@ -41,8 +46,20 @@ export interface Workload {
   readonly bodyLength?: number;
 }
 
-/** The workloads on `files`. */
-export function workloads(files: DataFiles): Map<WorkloadId, Workload> {
+/** True when the server `spec` takes part in `workload`. */
+export function serves(
+  spec: { readonly id: string; readonly servesFiles: boolean; readonly servesRoute: boolean },
+  workload: Workload,
+): boolean {
+  if (workload.kind === "hls") return spec.id.startsWith("zerocast") || spec.id.startsWith("nginx");
+  return workload.kind === "files" ? spec.servesFiles : spec.servesRoute;
+}
+
+/** The workloads on `files`; W5 requests `hlsPaths` (empty until prepared, see hls_data.ts). */
+export function workloads(
+  files: DataFiles,
+  hlsPaths: readonly string[] = [],
+): Map<WorkloadId, Workload> {
   const { big, small } = files;
   const bigLabel = big.size === GiB ? "1 GiB" : `${big.size / MiB} MiB`;
   const list: Workload[] = [
@@ -77,6 +94,14 @@ export function workloads(files: DataFiles): Map<WorkloadId, Workload> {
       label: "small Hono route (GET /healthz)",
       kind: "route",
       path: "/healthz",
+      status: 200,
+    },
+    {
+      id: "W5",
+      label: "random HLS media segments of a 10-minute H.264+AAC MP4 (/hls/ vs static copies)",
+      kind: "hls",
+      path: hlsPaths[0] ?? "/hls/",
+      paths: hlsPaths,
       status: 200,
     },
   ];

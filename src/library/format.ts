@@ -40,3 +40,11 @@ export function formatCodecs(
   }
   return parts.join(", ");
 }
+
+/** `YYYY-MM-DD HH:MM` in UTC from an ISO 8601 time; "" when it does not parse. */
+export function formatDate(iso: string | undefined): string {
+  if (iso === undefined) return "";
+  const time = Date.parse(iso);
+  if (Number.isNaN(time)) return "";
+  return new Date(time).toISOString().slice(0, 16).replace("T", " ");
+}

@@ -16,8 +16,10 @@ import { contentTypeFor } from "../media/mime.ts";
 import { statFile } from "../media/stat.ts";
 import { probeFormatFor } from "../probe/probe.ts";
 import type { MediaInfo } from "../probe/types.ts";
+import { playlistMembers } from "./hls_folder.ts";
 import { ProbeCache } from "./probe_cache.ts";
 import { MEDIA_MOUNT } from "../settings.ts";
+import { DEFAULT_SORT, sortEntries, type SortSpec } from "./sort.ts";
 
 /** Most entries a search returns. */
 export const MAX_SEARCH_RESULTS = 200;
@@ -26,14 +28,19 @@ export const MAX_SEARCH_VISITS = 20_000;
 /** Probes run at once while listing a directory. */
 export const PROBE_CONCURRENCY = 4;
 
-/** A WebVTT file next to a media file (`movie.vtt`, or `movie.en.vtt` with language `en`). */
+/**
+ * A subtitle file next to a media file (`movie.vtt`, or `movie.en.vtt` with language `en`; the
+ * same for `.srt`, which `/media/` serves converted to WebVTT under the `.vtt` name).
+ */
 export interface SubtitleTrack {
-  /** Library path of the `.vtt` file. */
+  /** Library path of the subtitle file (`.vtt` or `.srt`). */
   readonly path: string;
-  /** URL under `/media/`. */
+  /** WebVTT URL under `/media/` (for a `.srt`: its name with `.vtt`, converted on the fly). */
   readonly url: string;
   /** Language tag from `name.<lang>.vtt`, if any. */
   readonly lang?: string;
+  /** `srt` when the track is a SubRip file converted to WebVTT. */
+  readonly from?: "srt";
 }
 
 /** A directory in a listing. */
@@ -43,6 +50,15 @@ export interface DirEntry {
   readonly path: string;
   /** Modification time, ISO 8601. */
   readonly mtime: string;
+  /**
+   * Library path of the folder's playlist when the folder is one HLS stream (it holds a single
+   * `.m3u8`, or a single multivariant one among several): the pages list it as one stream.
+   */
+  readonly stream?: string;
+  /** Stream folders: duration of the playlist in seconds (complete playlists only). */
+  duration?: number;
+  /** Stream folders: true when the playlist is still being written (live). */
+  live?: boolean;
 }
 
 /** A file in a listing: `stream` for HLS playlists, `file` otherwise. */
@@ -62,6 +78,8 @@ export interface FileEntry extends Partial<Omit<MediaInfo, "container">> {
   error?: string;
   /** Sibling WebVTT subtitles. */
   subtitles?: SubtitleTrack[];
+  /** Playlists: number of files of this folder it refers to (segments...), folded into it. */
+  segments?: number;
 }
 
 /** One listing or search entry. */
@@ -77,7 +95,19 @@ export interface Listing {
   readonly query?: string;
   /** True when a search stopped early (too many results or entries visited). */
   readonly truncated?: boolean;
+  /** How the entries are sorted. */
+  readonly sort: SortSpec;
+  /** Files left out because a playlist of this folder refers to them (0 with `all`). */
+  readonly folded: number;
   readonly entries: LibraryEntry[];
+}
+
+/** Options of {@linkcode MediaLibrary.list}. */
+export interface ListOptions {
+  /** Order of the entries (default by name, ascending; folders first). */
+  readonly sort?: SortSpec;
+  /** List every file, also the segments a playlist of the folder refers to. */
+  readonly all?: boolean;
 }
 
 /** Why a path could not be listed: `bad-request` (unsafe name) or `not-found`. */
@@ -135,14 +165,45 @@ export class MediaLibrary {
     return { real: resolved.path, path };
   }
 
-  /** Lists the directory at library path `input`. */
-  async list(input: string): Promise<Listing | LibraryFailure> {
+  /**
+   * Lists the directory at library path `input`. Files (and subfolders) that a playlist of the
+   * folder refers to are folded into that playlist's entry (`segments`) unless `options.all`.
+   */
+  async list(input: string, options: ListOptions = {}): Promise<Listing | LibraryFailure> {
     const resolved = this.resolve(input);
     if ("failure" in resolved) return resolved;
     const names = await readNames(resolved.real);
     if (names === null) return { failure: "not-found", reason: "not a directory" };
-    const entries = await this.#entries(resolved.path, names);
-    return { path: resolved.path, parent: parentPath(resolved.path), entries };
+    const sort = options.sort ?? DEFAULT_SORT;
+    const members = new Map<string, number>();
+    const folded = new Set<string>();
+    const present = new Set(names);
+    for (const name of names) {
+      if (name.startsWith(".") || !name.toLowerCase().endsWith(".m3u8")) continue;
+      const refs = await playlistMembers(resolved.real, name);
+      let count = 0;
+      for (const ref of refs) {
+        if (present.has(ref) && !ref.startsWith(".")) {
+          count++;
+          folded.add(ref);
+        }
+      }
+      members.set(name, count);
+    }
+    // A variant playlist referred to by its master is in `folded` too: the master stands for both.
+    const shown = options.all ? names : names.filter((name) => !folded.has(name));
+    const entries = await this.#entries(resolved.path, names, new Set(shown));
+    for (const entry of entries) {
+      const count = members.get(entry.name);
+      if (entry.kind === "stream" && count) entry.segments = count;
+    }
+    return {
+      path: resolved.path,
+      parent: parentPath(resolved.path),
+      sort,
+      folded: options.all ? 0 : names.length - shown.length,
+      entries: sortEntries(entries, sort),
+    };
   }
 
   /**
@@ -150,7 +211,11 @@ export class MediaLibrary {
    * and below, breadth first. Symlinked directories are listed but not descended into (no
    * cycles). Bounded by {@linkcode MAX_SEARCH_RESULTS} and {@linkcode MAX_SEARCH_VISITS}.
    */
-  async search(input: string, query: string): Promise<Listing | LibraryFailure> {
+  async search(
+    input: string,
+    query: string,
+    sort: SortSpec = DEFAULT_SORT,
+  ): Promise<Listing | LibraryFailure> {
     const resolved = this.resolve(input);
     if ("failure" in resolved) return resolved;
     const needle = query.toLowerCase();
@@ -185,7 +250,9 @@ export class MediaLibrary {
       parent: parentPath(resolved.path),
       query,
       truncated,
-      entries: found,
+      sort,
+      folded: 0,
+      entries: sortEntries(found, sort),
     };
   }
 
@@ -240,7 +307,19 @@ export class MediaLibrary {
     const path = joinPath(dir, name);
     const mtime = new Date(stat.mtimeMs).toISOString();
     if (!stat.isFile) {
-      return isDirectory(real) ? { kind: "dir", name, path, mtime } : null;
+      if (!isDirectory(real)) return null;
+      const playlist = await streamPlaylist(real);
+      if (playlist === null) return { kind: "dir", name, path, mtime };
+      const dir: DirEntry = { kind: "dir", name, path, mtime, stream: joinPath(path, playlist) };
+      const playlistStat = statFile(`${real}/${playlist}`);
+      if (playlistStat !== null && playlistStat.isFile) {
+        const outcome = await this.cache.get(`${real}/${playlist}`, playlistStat.identity, "hls");
+        if ("info" in outcome) {
+          if (outcome.info.duration !== undefined) dir.duration = outcome.info.duration;
+          if (outcome.info.live) dir.live = true;
+        }
+      }
+      return dir;
     }
     const entry: FileEntry = {
       kind: fileKind(name),
@@ -264,20 +343,36 @@ export class MediaLibrary {
     return entry;
   }
 
-  /** Sibling `base.vtt` and `base.<lang>.vtt` files of `name` that `/media/` would serve. */
+  /**
+   * Sibling `base.vtt` and `base.<lang>.vtt` files of `name` that `/media/` would serve, and
+   * `.srt` files of the same names where no `.vtt` exists (offered as their converted `.vtt` URL).
+   */
   #subtitles(dir: string, name: string, siblings: string[]): SubtitleTrack[] {
     const dot = name.lastIndexOf(".");
     const base = dot > 0 ? name.slice(0, dot) : name;
     const tracks: SubtitleTrack[] = [];
+    const present = new Set(siblings);
     for (const sibling of siblings) {
-      if (!sibling.toLowerCase().endsWith(".vtt") || !sibling.startsWith(base + ".")) continue;
+      const extension = sibling.slice(-4).toLowerCase();
+      if ((extension !== ".vtt" && extension !== ".srt") || !sibling.startsWith(base + ".")) {
+        continue;
+      }
       const middle = sibling.slice(base.length + 1, -4);
       if (middle.includes(".")) continue;
       const path = joinPath(dir, sibling);
       if ("failure" in this.resolve(path)) continue;
-      const track: SubtitleTrack = middle === ""
-        ? { path, url: mediaUrl(path) }
-        : { path, url: mediaUrl(path), lang: middle };
+      let url = mediaUrl(path);
+      if (extension === ".srt") {
+        const vtt = sibling.slice(0, -4) + ".vtt";
+        if (present.has(vtt)) continue; // the WebVTT file of the same name wins
+        url = mediaUrl(joinPath(dir, vtt));
+      }
+      const track: SubtitleTrack = {
+        path,
+        url,
+        ...(middle === "" ? {} : { lang: middle }),
+        ...(extension === ".srt" ? { from: "srt" as const } : {}),
+      };
       tracks.push(track);
     }
     return tracks.sort((a, b) => (a.lang ?? "").localeCompare(b.lang ?? ""));
@@ -298,6 +393,27 @@ function compareEntries(a: LibraryEntry, b: LibraryEntry): number {
 }
 
 /** Names in directory `real`, or null when it is not a readable directory. */
+/**
+ * The playlist that makes the folder at `real` one HLS stream: its only `.m3u8`, or the only
+ * multivariant playlist (`#EXT-X-STREAM-INF`) among several; null otherwise.
+ */
+async function streamPlaylist(real: string): Promise<string | null> {
+  const names =
+    (await readNames(real))?.filter((n) =>
+      !n.startsWith(".") && n.toLowerCase().endsWith(".m3u8")
+    ) ?? [];
+  if (names.length === 1) return names[0];
+  if (names.length === 0 || names.length > 16) return null;
+  const masters: string[] = [];
+  for (const name of names) {
+    try {
+      const text = await Deno.readTextFile(`${real}/${name}`);
+      if (text.includes("#EXT-X-STREAM-INF")) masters.push(name);
+    } catch { /* unreadable: not a candidate */ }
+  }
+  return masters.length === 1 ? masters[0] : null;
+}
+
 async function readNames(real: string): Promise<string[] | null> {
   try {
     const names: string[] = [];

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { BodyPart, FileIdentity } from "../file_body.ts";
+import { type BodyPart, type FileIdentity, sliceParts } from "../file_body.ts";
 import type { ByteRange } from "./range.ts";
 
 /** A multipart/byteranges body ready to wrap in a FileBody. */
@@ -48,16 +48,31 @@ export function multipartByteranges(
   partType: string,
   boundary: string = randomBoundary(),
 ): MultipartBody {
+  const whole: BodyPart[] = [{ path, offset: 0, length: identity.size, identity }];
+  return multipartFromParts(whole, identity.size, ranges, partType, boundary);
+}
+
+/**
+ * Builds the body for `ranges` of a virtual body of `size` bytes made of `source` parts (file
+ * slices and bytes, e.g. a generated fMP4 segment); file bytes stay file slices.
+ */
+export function multipartFromParts(
+  source: readonly BodyPart[],
+  size: number,
+  ranges: readonly ByteRange[],
+  partType: string,
+  boundary: string = randomBoundary(),
+): MultipartBody {
   const parts: BodyPart[] = [];
   let byteLength = 0;
   for (let i = 0; i < ranges.length; i++) {
     const { start, end } = ranges[i];
     const head = encoder.encode(
       `${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Type: ${partType}\r\n` +
-        `Content-Range: bytes ${start}-${end}/${identity.size}\r\n\r\n`,
+        `Content-Range: bytes ${start}-${end}/${size}\r\n\r\n`,
     );
     const length = end - start + 1;
-    parts.push(head, { path, offset: start, length, identity });
+    parts.push(head, ...sliceParts(source, start, length));
     byteLength += head.byteLength + length;
   }
   const tail = encoder.encode(`\r\n--${boundary}--\r\n`);

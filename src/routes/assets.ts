@@ -1,15 +1,21 @@
 /**
  * `/assets/*`: the static files of the web pages, served by this server (never a CDN, so the
  * pages make no external requests): `hls.min.js` from the npm package `hls.js` in Deno's npm
- * cache, and the page's own `player.js` and `style.css` from `src/web/`. Answered with
- * `fileResponse` (ETag, ranges, 304; sendfile on the zero-copy engine).
+ * cache, `dash.all.min.js` from the npm package `dashjs`, and the pages' own `player.js`,
+ * `library.js` and `style.css` from `src/web/`.
+ *
+ * Pages link `/assets/<name>?v=<content hash>` (see `asset_store.ts`): that URL is cached for a
+ * year (`immutable`); other URLs of an asset revalidate (`no-cache`). Bodies are sent Brotli- or
+ * gzip-compressed when `Accept-Encoding` allows, with `Vary: Accept-Encoding` and an ETag per
+ * encoding; conditional requests (304), ranges and HEAD work as for media files.
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { pathAgrees } from "./path_guard.ts";
-import { fileResponse, type FileResponseOptions } from "../file_response.ts";
+import { type FileResponseOptions, virtualResponse } from "../file_response.ts";
+import { AssetStore, chooseEncoding, IMMUTABLE } from "./asset_store.ts";
 
 /** URL prefix of the page assets. */
 export const ASSETS_PREFIX = "/assets/";
@@ -22,15 +28,27 @@ export function loadHlsModule(): Promise<unknown> {
   return import("hls.js");
 }
 
+/** Never executed: puts `dashjs` into the module graph, like {@linkcode loadHlsModule}. */
+export function loadDashModule(): Promise<unknown> {
+  return import("dashjs");
+}
+
 /** Absolute paths of the served assets by file name. */
 export function assetPaths(): ReadonlyMap<string, string> {
   const local = (name: string) => fileURLToPath(new URL(`../web/${name}`, import.meta.url));
   return new Map([
     ["hls.min.js", fileURLToPath(import.meta.resolve("hls.js/dist/hls.min.js"))],
+    // the package's exports map names only its ESM build; the UMD build (a plain script) sits
+    // next to it
+    ["dash.all.min.js", fileURLToPath(import.meta.resolve("dashjs").replace("/esm/", "/umd/"))],
     ["player.js", local("player.js")],
+    ["library.js", local("library.js")],
     ["style.css", local("style.css")],
   ]);
 }
+
+/** The assets of this process, shared by the asset routes and the pages that link them. */
+export const pageAssets: AssetStore = new AssetStore(assetPaths());
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   js: "text/javascript; charset=utf-8",
@@ -38,21 +56,33 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 /** Routes serving the page assets. */
-export function assetRoutes(): Hono {
-  const paths = assetPaths();
+export function assetRoutes(store: AssetStore = pageAssets): Hono {
   const app = new Hono();
-  app.on(["GET", "HEAD"], `${ASSETS_PREFIX}:name`, (c) => {
+  app.on(["GET", "HEAD"], `${ASSETS_PREFIX}:name`, async (c) => {
     if (!pathAgrees(c)) return c.notFound();
     const name = c.req.param("name");
-    const path = paths.get(name);
-    if (path === undefined) return c.text("not found\n", 404);
-    const options: FileResponseOptions = {
-      contentType: CONTENT_TYPES[name.slice(name.lastIndexOf(".") + 1)],
-      // Revalidate each time (cheap with the strong ETag), so an upgrade is picked up at once.
-      cacheControl: "no-cache",
-      headers: { "x-content-type-options": "nosniff" },
+    const asset = store.has(name) ? await store.get(name) : null;
+    if (asset === null) return c.text("not found\n", 404);
+    const request = c.req.raw;
+    const accept = request.headers.get("accept-encoding");
+    const encoding = chooseEncoding(accept, asset.identity, await asset.compressed);
+    const headers: Record<string, string> = {
+      "x-content-type-options": "nosniff",
+      "vary": "Accept-Encoding",
     };
-    return fileResponse(c, path, options);
+    if (encoding.coding !== undefined) headers["content-encoding"] = encoding.coding;
+    const options: FileResponseOptions = {
+      // The versioned URL names exactly this content; others revalidate (cheap with the ETag).
+      cacheControl: c.req.query("v") === asset.version ? IMMUTABLE : "no-cache",
+      headers,
+    };
+    return virtualResponse(request, {
+      parts: [encoding.bytes],
+      byteLength: encoding.bytes.byteLength,
+      etag: encoding.etag,
+      lastModifiedMs: asset.mtimeMs,
+      contentType: CONTENT_TYPES[name.slice(name.lastIndexOf(".") + 1)],
+    }, options);
   });
   return app;
 }

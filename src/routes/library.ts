@@ -1,17 +1,22 @@
 /**
- * `GET /api/library?path=<dir>[&q=<term>]`: the media library as JSON (see
- * `src/library/library.ts` for the entry fields). Without `path` the root is listed; with `q`
- * the directory and its subdirectories are searched by name.
+ * `GET /api/library?path=<dir>[&q=<term>][&sort=name|date|duration|size][&order=asc|desc][&all=1]`:
+ * the media library as JSON (see `src/library/library.ts` for the entry fields). Without `path`
+ * the root is listed; with `q` the directory and its subdirectories are searched by name.
+ * Folders first, then by `sort` (default `name`; `order` defaults to `asc` for names and `desc`
+ * for the others). Files a playlist of the folder refers to are folded into its entry unless
+ * `all=1`.
  *
- * - 200 `{ path, parent, entries }` (plus `query` and `truncated` for a search). A file that
- *   cannot be probed is an entry with an `error` field, never a failed request.
- * - 400 `{ error }` for a path `/media/` would refuse (`..`, `\`, control characters...).
+ * - 200 `{ path, parent, sort, folded, entries }` (plus `query` and `truncated` for a search).
+ *   A file that cannot be probed is an entry with an `error` field, never a failed request.
+ * - 400 `{ error }` for a path `/media/` would refuse (`..`, `\`, control characters...) or an
+ *   unknown `sort`/`order`.
  * - 404 `{ error }` for a missing path, a dotfile, a symlink out of the root, or a non-directory.
  *
  * @module
  */
 import { Hono } from "hono";
 import type { MediaLibrary } from "../library/library.ts";
+import { parseSort } from "../library/sort.ts";
 import type { ResolvedAppOptions } from "../options.ts";
 import { pathAgrees } from "./path_guard.ts";
 
@@ -30,7 +35,17 @@ export function libraryRoutes(options: ResolvedAppOptions, library: MediaLibrary
     if (!pathAgrees(c)) return c.notFound();
     const path = c.req.query("path") ?? "";
     const query = c.req.query("q")?.trim();
-    const result = query ? await library.search(path, query) : await library.list(path);
+    const sort = parseSort(c.req.query("sort"), c.req.query("order"));
+    if (sort === null) {
+      const body = JSON.stringify({
+        error: "sort must be name, date, duration or size; order asc or desc",
+      });
+      return new Response(body + "\n", { status: 400, headers });
+    }
+    const all = c.req.query("all") === "1";
+    const result = query
+      ? await library.search(path, query, sort)
+      : await library.list(path, { sort, all });
     if ("failure" in result) {
       const status = result.failure === "bad-request" ? 400 : 404;
       return new Response(JSON.stringify({ error: result.reason }) + "\n", { status, headers });

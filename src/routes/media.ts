@@ -21,6 +21,7 @@ import { MEDIA_MOUNT } from "../settings.ts";
 
 /** URL prefix the media root is served under (re-exported from src/settings.ts). */
 export { MEDIA_MOUNT };
+import { mayHaveExtra, mediaExtras } from "./media_extras.ts";
 
 /** Methods `/media/*` answers. */
 export const MEDIA_ALLOW = "GET, HEAD, OPTIONS";
@@ -51,6 +52,7 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     chunkSize: options.streamChunkSize,
     headers: corsHeaders,
   };
+  const extra = mediaExtras(options.root, MEDIA_MOUNT, resolver, fileOptions, options.dirListing);
   // Live playlists change in place (live ingest); players must revalidate them every time.
   const playlistOptions: FileResponseOptions = { ...fileOptions, cacheControl: "no-cache" };
   const preflightHeaders: Record<string, string> = {
@@ -75,6 +77,8 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     const method = request.method;
     if (method === "GET" || method === "HEAD") {
       const resolved = resolver.resolveFile(rawPathOf(request.url));
+      const extraResponse = mayHaveExtra(resolved, request.url) ? extra(request, resolved) : null;
+      if (extraResponse !== null) return extraResponse; // folder listings, .srt as WebVTT
       if (resolved.kind === "bad-request") return text(400, "bad request\n", corsHeaders);
       if (resolved.kind === "not-found") return text(404, "not found\n", corsHeaders);
       const playlist = PLAYLIST.test(resolved.path);
