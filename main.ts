@@ -71,6 +71,13 @@ async function main(args: string[]): Promise<number> {
 
   // --workers: a supervisor starts worker processes (this file again, see src/server/workers/).
   const worker = workerRuntime();
+  if (config.basicAuth !== undefined && worker === null) {
+    // Before listening (and once, not per worker), so the warning is there even when the
+    // listener then fails.
+    const url = listenUrl("http", config.host, config.port).replace(/:0$/, "");
+    const warning = basicAuthPlainHttpWarning(config.host, url);
+    if (warning !== undefined) console.error(warning);
+  }
   if (worker === null) {
     const supervised = await superviseIfWanted(config, args);
     if (supervised !== null) return supervised;
@@ -102,13 +109,6 @@ async function main(args: string[]): Promise<number> {
     basicAuth: config.basicAuth,
   });
   const onResponse = config.quiet ? undefined : stdoutAccessLog();
-
-  if (config.basicAuth !== undefined) {
-    // Before listening, so the warning is there even when the listener then fails.
-    const url = listenUrl("http", config.host, config.port).replace(/:0$/, "");
-    const warning = basicAuthPlainHttpWarning(config.host, url);
-    if (warning !== undefined) console.error(warning);
-  }
 
   let started: Started;
   try {
