@@ -1,31 +1,79 @@
 /**
- * `deno task bench`: the app on the zero-copy engine against the stream engine, both in this
- * process on ephemeral loopback ports, driven by a minimal keep-alive client (one connection
- * per engine, one request per iteration). Each group's baseline is the stream engine, so Deno
- * prints how many times faster the zero-copy engine is; bytes/s per bench are printed at the end.
+ * `deno task bench`: the app on the zero-copy engine against the stream engine, driven by a
+ * minimal keep-alive client (one connection per engine, one request per iteration). Each group's
+ * baseline is the stream engine, so Deno prints how many times faster the zero-copy engine is;
+ * bytes/s per bench are printed at the end.
  *
- * Client and server share this thread, so the absolute numbers include the client's cost; the
- * side-by-side comparison with separate processes is `deno task bench:compare`.
+ * Each server runs in its own process (`main.ts --engine ...`), as in production: with client
+ * and server in one isolate, every request waited for the engine's loop to come round (its
+ * `setImmediate` turns, and the wake-up of its off-thread `epoll_wait` whenever the client's
+ * await left it idle), which measured the sharing rather than the engine (see
+ * bench/PERFORMANCE.md). The side-by-side comparison with nginx and others is
+ * `deno task bench:compare`.
  *
  * @module
  */
-import { createApp } from "../src/app.ts";
 import { ensureDataFile, MiB, warmPageCache } from "./support/data.ts";
 import { DATA_ROOT } from "./support/data.ts";
-import { startEngines } from "./support/engines.ts";
 import { LOOPBACK } from "./support/ports.ts";
 import { RawHttpClient } from "./support/raw_client.ts";
 
 const RANGE_FILE = { name: "64m.bin", size: 64 * MiB };
 await warmPageCache(await ensureDataFile(RANGE_FILE.name, RANGE_FILE.size));
 
-const app = createApp({ root: Deno.realPathSync(DATA_ROOT) });
-const engines = await startEngines(app);
-if (engines.zeroCopy === null) {
-  console.log(
-    `zero-copy engine not available (${engines.zeroCopyError}); benchmarking the stream engine only`,
-  );
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** A server process on an ephemeral loopback port. */
+interface ServerProcess {
+  readonly port: number;
+  readonly child: Deno.ChildProcess;
 }
+
+/** Starts `main.ts --engine engine` in its own process; null when it cannot run here. */
+async function startServer(engine: "zero-copy" | "stream"): Promise<ServerProcess | null> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      MAIN,
+      "--engine",
+      engine,
+      "--root",
+      Deno.realPathSync(DATA_ROOT),
+      "--host",
+      LOOPBACK,
+      "--port",
+      "0",
+      "--quiet",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  // main.ts prints its settings first, then one `listening on` line once it accepts connections
+  while (!/listening on [^\n]*\n/.test(text)) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    text += value;
+  }
+  lines.releaseLock();
+  const match = /listening on http:\/\/[^\s]*:(\d+)/.exec(text);
+  if (match === null) {
+    console.log(`${engine} engine did not start: ${text.trim()}`);
+    child.kill();
+    await child.status;
+    return null;
+  }
+  // keep draining its stdout
+  child.stdout.pipeTo(new WritableStream()).catch(() => {});
+  return { port: Number(match[1]), child };
+}
+
+const engines = {
+  stream: await startServer("stream"),
+  zeroCopy: await startServer("zero-copy"),
+};
 
 /** Requests, bytes and seconds per bench, for the summary printed on unload. */
 const totals = new Map<string, { requests: number; bytes: number; seconds: number }>();
@@ -102,6 +150,11 @@ for (const group of groups) {
 }
 
 globalThis.addEventListener("unload", () => {
+  for (const server of [engines.stream, engines.zeroCopy]) {
+    try {
+      server?.child.kill("SIGTERM");
+    } catch { /* already gone */ }
+  }
   const lines = ["", "per bench, from each request's own timing (warm-up included):"];
   for (const [name, { requests, bytes, seconds }] of totals) {
     if (seconds === 0) continue;

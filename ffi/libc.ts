@@ -61,22 +61,47 @@ const symbols = {
 /** The opened library's symbol table type. */
 export type LibcSymbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
+/**
+ * The symbols the engine calls per request or per loop turn. Each must take V8's fast call path
+ * (synchronous, no struct parameter or result, 64-bit arguments passed as BigInt: a number passed
+ * for a `usize` makes the call take the slow path); `test/ffi_fast_call_test.ts` checks it with
+ * `DENO_UNSTABLE_FFI_TRACE_TURBO=1`.
+ */
+export const HOT_SYMBOLS = [
+  "read",
+  "send",
+  "sendfile",
+  "pread",
+  "splice",
+  "epoll_wait",
+  "accept4",
+  "setsockopt",
+  "shutdown",
+  "close",
+  "open",
+  "fstat",
+  "statx",
+] as const satisfies readonly (keyof typeof symbols)[];
+
 let library: Deno.DynamicLibrary<typeof symbols> | null = null;
-let errnoView: Deno.UnsafePointerView | null = null;
+/** errno of the JS thread, as a view of its thread-local location (a plain memory read). */
+let errnoCell: Int32Array | null = null;
 
 /** Opens libc on first use and returns its symbols (throws where FFI is unavailable). */
 export function libc(): LibcSymbols {
   if (library === null) {
     library = Deno.dlopen("libc.so.6", symbols);
-    // errno is thread-local; the JS main thread's location never changes, so cache a view of it.
-    errnoView = new Deno.UnsafePointerView(library.symbols.__errno_location()!);
+    // errno is thread-local; the JS thread's location never changes, so a typed array over it
+    // reads errno without an FFI call (UnsafePointerView.getInt32 is an op per read)
+    const cell = library.symbols.__errno_location()!;
+    errnoCell = new Int32Array(Deno.UnsafePointerView.getArrayBuffer(cell, 4));
   }
   return library.symbols;
 }
 
 /** errno of the last synchronous libc call made on this thread. */
 export function errno(): number {
-  return errnoView!.getInt32();
+  return errnoCell![0];
 }
 
 /** Returns true when libc can be opened here (Linux x86_64 with --allow-ffi). */

@@ -9,6 +9,7 @@
 import { Hono } from "hono";
 import type { AccessDecision, AccessGate } from "./auth/gate.ts";
 import { MediaLibrary } from "./library/library.ts";
+import { fileRouteOf, withFileRoute } from "./file_route.ts";
 import { rawPathOf } from "./media/path.ts";
 import { type AppOptions, resolveAppOptions, type ResolvedAppOptions } from "./options.ts";
 import { assetRoutes } from "./routes/assets.ts";
@@ -45,7 +46,12 @@ function routes(resolved: ResolvedAppOptions): Hono {
   app.route("/", opsRoutes(resolved));
   // Before media: its catch-all answers PUT/DELETE with 405 when ingest is off.
   if (resolved.ingest) app.route("/", ingestRoutes(resolved, resolved.ingest));
-  app.route("/", mediaRoutes(resolved));
+  const media = mediaRoutes(resolved);
+  app.route("/", media);
+  // the prepared file path for /media/ (GET/HEAD without Hono; see src/file_route.ts); only on
+  // the ungated app: behind the access gate every request goes through the gate's fetch
+  const mediaFiles = fileRouteOf(media);
+  if (mediaFiles !== undefined) withFileRoute(app, mediaFiles);
   app.route("/", packagingRoutes(resolved));
   // One library (and probe cache) shared by the JSON API and the web pages.
   const library = new MediaLibrary(resolved.root);

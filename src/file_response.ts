@@ -17,18 +17,22 @@
  * @module
  */
 import type { Context } from "hono";
-import { type BodyPart, FileBody, type FileSlice, sliceParts } from "./file_body.ts";
-import { evaluatePreconditions, ifRangeMatches, type Validators } from "./media/conditional.ts";
-import { strongEtag } from "./media/etag.ts";
+import {
+  answerEntity,
+  type Entity,
+  type EntityOptions,
+  type EntityResponse,
+  prepareFields,
+  textResponse,
+  toResponse,
+} from "./entity.ts";
+import { fileEntity } from "./file_entity.ts";
+import { type BodyPart, sliceParts } from "./file_body.ts";
 import { formatHttpDate } from "./media/http_date.ts";
-import { contentTypeFor } from "./media/mime.ts";
-import { multipartFromParts } from "./media/multipart.ts";
-import { DEFAULT_MAX_RANGES, parseRange } from "./media/range.ts";
 import { type FileStat, statFile } from "./media/stat.ts";
-import { type HeaderPair, trustedResponse, validatedFields } from "./media/trusted_response.ts";
 
 /** Options of {@linkcode fileResponse}. */
-export interface FileResponseOptions {
+export interface FileResponseOptions extends EntityOptions {
   /** Content-Type (default: by extension, see `src/media/mime.ts`). */
   readonly contentType?: string;
   /** `Cache-Control` sent on 200/206/304 (default: none). */
@@ -37,7 +41,7 @@ export interface FileResponseOptions {
   readonly maxRanges?: number;
   /** Bytes read per pull when the body is streamed rather than sent with sendfile. */
   readonly chunkSize?: number;
-  /** Extra headers set on every response this returns (e.g. CORS). Names in lower case. */
+  /** Extra headers set on every response this returns (e.g. CORS). */
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -55,16 +59,16 @@ export function fileResponse(
   try {
     real = Deno.realPathSync(path);
   } catch {
-    return notFound(options.headers);
+    return notFound(options);
   }
   const stat = statFile(real);
-  if (stat === null || !stat.isFile) return notFound(options.headers);
+  if (stat === null || !stat.isFile) return notFound(options);
   return fileResponseFromStat(request, real, stat, options);
 }
 
 /**
  * Like {@linkcode fileResponse} for a caller that already holds the real (symlink-free) path and
- * its {@linkcode FileStat}; used by the `/media` route to avoid a second stat.
+ * its {@linkcode FileStat}.
  */
 export function fileResponseFromStat(
   request: Request,
@@ -72,17 +76,21 @@ export function fileResponseFromStat(
   stat: FileStat,
   options: FileResponseOptions = NO_OPTIONS,
 ): Response {
-  const { identity } = stat;
-  return rangedResponse(
-    request,
-    identity.size,
-    strongEtag(identity),
-    stat.mtimeMs,
-    realPath,
-    null,
-    { path: realPath, offset: 0, length: identity.size, identity },
-    options,
-  );
+  return toResponse(fileAnswer(request.method, request.headers, realPath, stat, options));
+}
+
+/**
+ * The answer for the file at `realPath` as an {@linkcode EntityResponse} (the form the zero-copy
+ * engine writes without a `Response`); `headers` is anything with `get(name)`.
+ */
+export function fileAnswer(
+  method: string,
+  headers: { get(name: string): string | null },
+  realPath: string,
+  stat: FileStat,
+  options: FileResponseOptions = NO_OPTIONS,
+): EntityResponse {
+  return answerEntity(method, headers, fileEntity(realPath, stat), prepareFields(options));
 }
 
 /**
@@ -103,6 +111,21 @@ export interface VirtualBody {
   readonly contentType: string;
 }
 
+/** `body` as an {@linkcode Entity}: its spans are narrowed parts. */
+export function virtualEntity(body: VirtualBody): Entity {
+  return {
+    size: body.byteLength,
+    etag: body.etag,
+    lastModifiedMs: Math.floor(body.lastModifiedMs / 1000) * 1000,
+    lastModified: formatHttpDate(body.lastModifiedMs),
+    contentType: body.contentType,
+    parts: (offset, length) =>
+      offset === 0 && length === body.byteLength
+        ? body.parts
+        : sliceParts(body.parts, offset, length),
+  };
+}
+
 /**
  * Answers `request` with a {@linkcode VirtualBody}: 200/206/304/412/416, If-Range, multipart
  * ranges and HEAD exactly as {@linkcode fileResponse} does for a file (RFC 9110 §13, §14).
@@ -112,192 +135,23 @@ export function virtualResponse(
   body: VirtualBody,
   options: FileResponseOptions = NO_OPTIONS,
 ): Response {
-  return rangedResponse(
-    request,
-    body.byteLength,
-    body.etag,
-    body.lastModifiedMs,
-    null,
-    body.contentType,
-    body.parts,
-    options,
-  );
+  return toResponse(virtualAnswer(request.method, request.headers, body, options));
 }
 
-/**
- * The shared core: `whole` is either one file slice covering the file (the fast path of the
- * media route) or the parts of a virtual body. The Content-Type is `options.contentType`, else
- * `contentType`, else by the extension of `typePath`.
- */
-function rangedResponse(
-  request: Request,
-  size: number,
-  etag: string,
-  mtimeMs: number,
-  typePath: string | null,
-  contentType: string | null,
-  whole: FileSlice | readonly BodyPart[],
-  options: FileResponseOptions,
-): Response {
-  const plan = fieldPlan(options);
-  const validators: Validators = {
-    etag,
-    lastModifiedMs: Math.floor(mtimeMs / 1000) * 1000,
-  };
-  // the fields this sets, in order after `options.headers`
-  const fields: HeaderPair[] = [
-    ["accept-ranges", "bytes"],
-    ["etag", validators.etag],
-    ["last-modified", formatHttpDate(mtimeMs)],
-  ];
-  const cacheControl = plan !== null ? plan.cacheControl : options.cacheControl;
-  if (cacheControl !== undefined) fields.push(["cache-control", cacheControl]);
-
-  const method = request.method;
-  const headers = request.headers;
-  const outcome = evaluatePreconditions(headers, method, validators);
-  if (outcome === "not-modified") return respond(null, 304, fields, options, plan);
-  if (outcome === "precondition-failed") return respond(null, 412, [], options, plan);
-
-  const type = (plan !== null ? plan.contentType : options.contentType) ?? contentType ??
-    contentTypeFor(typePath ?? "");
-  const isHead = method === "HEAD";
-  let rangeHeader = method === "GET" ? headers.get("range") : null;
-  if (rangeHeader !== null) {
-    const ifRange = headers.get("if-range");
-    if (ifRange !== null && !ifRangeMatches(ifRange, validators)) rangeHeader = null;
-  }
-  const range = parseRange(rangeHeader, size, {
-    maxRanges: options.maxRanges ?? DEFAULT_MAX_RANGES,
-  });
-  const bodyOptions = { chunkSize: options.chunkSize };
-  const wholeParts: readonly BodyPart[] = Array.isArray(whole) ? whole : [whole as FileSlice];
-
-  if (range.kind === "unsatisfiable") {
-    fields.push(["content-range", `bytes */${size}`]);
-    return respond(null, 416, fields, options, plan);
-  }
-  if (range.kind === "satisfiable" && range.ranges.length > 1) {
-    const multipart = multipartFromParts(wholeParts, size, range.ranges, type);
-    fields.push(["content-type", multipart.contentType]);
-    fields.push(["content-length", String(multipart.byteLength)]);
-    const body = isHead ? null : new FileBody(multipart.parts, bodyOptions);
-    return respond(body, 206, fields, options, plan);
-  }
-  let status = 200;
-  let offset = 0;
-  let length = size;
-  if (range.kind === "satisfiable") {
-    const { start, end } = range.ranges[0];
-    status = 206;
-    offset = start;
-    length = end - start + 1;
-    fields.push(["content-range", `bytes ${start}-${end}/${size}`]);
-  }
-  fields.push(["content-type", type]);
-  fields.push(["content-length", String(length)]);
-  if (isHead) return respond(null, status, fields, options, plan);
-  let parts: readonly BodyPart[];
-  if (!Array.isArray(whole)) {
-    const file = whole as FileSlice;
-    parts = [
-      status === 200 ? file : {
-        path: file.path,
-        offset: file.offset + offset,
-        length,
-        identity: file.identity,
-      },
-    ];
-  } else {
-    parts = status === 200 ? wholeParts : sliceParts(wholeParts, offset, length);
-  }
-  return respond(new FileBody(parts, bodyOptions), status, fields, options, plan);
+/** {@linkcode virtualResponse} as an {@linkcode EntityResponse} (for a file route). */
+export function virtualAnswer(
+  method: string,
+  headers: { get(name: string): string | null },
+  body: VirtualBody,
+  options: FileResponseOptions = NO_OPTIONS,
+): EntityResponse {
+  return answerEntity(method, headers, virtualEntity(body), prepareFields(options));
 }
 
-/** Shared default: the per-options field plan is cached by object identity. */
+/** Shared default: the prepared fields are cached by options object. */
 const NO_OPTIONS: FileResponseOptions = {};
 
-/** Option-derived header values, validated once per options object (see `fieldPlan`). */
-interface FieldPlan {
-  /** `options.headers` as Deno stores them (validated, normalised). */
-  readonly base: HeaderPair[];
-  /** `options.cacheControl`, normalised. */
-  readonly cacheControl: string | undefined;
-  /** `options.contentType`, normalised. */
-  readonly contentType: string | undefined;
-}
-
-/** Fields `fileResponseFromStat` sets itself; options that also set one take the slow path. */
-const OWN_FIELDS = new Set([
-  "accept-ranges",
-  "etag",
-  "last-modified",
-  "cache-control",
-  "content-range",
-  "content-type",
-  "content-length",
-]);
-
-const plans = new WeakMap<FileResponseOptions, FieldPlan | null>();
-
-/**
- * The validated option fields for the fast path, or null when responses for these options
- * must be built with the public constructor (values it would reject, names colliding with the
- * fields set here, or no fast path in this Deno).
- */
-function fieldPlan(options: FileResponseOptions): FieldPlan | null {
-  let plan = plans.get(options);
-  if (plan === undefined) {
-    plan = makeFieldPlan(options);
-    plans.set(options, plan);
-  }
-  return plan;
-}
-
-function makeFieldPlan(options: FileResponseOptions): FieldPlan | null {
-  const extra = options.headers ?? {};
-  for (const name of Object.keys(extra)) if (OWN_FIELDS.has(name.toLowerCase())) return null;
-  const base = validatedFields(extra);
-  if (base === null) return null;
-  let cacheControl: string | undefined;
-  if (options.cacheControl !== undefined) {
-    const checked = validatedFields({ "cache-control": options.cacheControl });
-    if (checked === null) return null;
-    cacheControl = checked[0][1];
-  }
-  let contentType: string | undefined;
-  if (options.contentType !== undefined) {
-    const checked = validatedFields({ "content-type": options.contentType });
-    if (checked === null) return null;
-    contentType = checked[0][1];
-  }
-  return { base, cacheControl, contentType };
-}
-
-/** The response with `options.headers` followed by `fields`. */
-function respond(
-  body: FileBody | null,
-  status: number,
-  fields: HeaderPair[],
-  options: FileResponseOptions,
-  plan: FieldPlan | null,
-): Response {
-  if (plan !== null) {
-    return trustedResponse(
-      body,
-      status,
-      plan.base.length === 0 ? fields : [...plan.base, ...fields],
-    );
-  }
-  const headers: Record<string, string> = { ...options.headers };
-  for (const [name, value] of fields) headers[name] = value;
-  return new Response(body, { status, headers });
-}
-
-/** A short 404 with `extra` headers. */
-function notFound(extra: Readonly<Record<string, string>> | undefined): Response {
-  return new Response("not found\n", {
-    status: 404,
-    headers: { ...extra, "content-type": "text/plain; charset=utf-8" },
-  });
+/** A short 404 with the option headers. */
+function notFound(options: FileResponseOptions): Response {
+  return toResponse(textResponse(404, "not found\n", prepareFields(options).base));
 }

@@ -26,8 +26,18 @@ export type { SignedPathCheck, SignOptions } from "./auth/signed_url.ts";
 export { AccessGate, passTarget } from "./auth/gate.ts";
 export type { AccessDecision, AccessPolicy, TargetRequest } from "./auth/gate.ts";
 export { BasicAuth, makePasswordHash, parseBasicAuth } from "./auth/basic_auth.ts";
-export { fileResponse, fileResponseFromStat } from "./file_response.ts";
-export type { FileResponseOptions } from "./file_response.ts";
+export {
+  fileAnswer,
+  fileResponse,
+  fileResponseFromStat,
+  virtualAnswer,
+  virtualResponse,
+} from "./file_response.ts";
+export { answerEntity, prepareFields, textResponse, toResponse } from "./entity.ts";
+export type { Entity, EntityOptions, EntityResponse, HeaderPair } from "./entity.ts";
+export { fileRouteOf, withFileRoute } from "./file_route.ts";
+export type { FileRoute, FileRouteRequest } from "./file_route.ts";
+export type { FileResponseOptions, VirtualBody } from "./file_response.ts";
 export { FileBody, FileTruncatedError, isFileBody, isFileSlice } from "./file_body.ts";
 export type { BodyPart, FileIdentity, FileSlice } from "./file_body.ts";
 export { isSpliceableBody } from "./request_body.ts";

@@ -100,7 +100,9 @@ async function makeBigFile(root: string, name: "big.mp4" | "big.webm"): Promise<
       ...["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"],
       ...["-i", `testsrc2=size=320x180:rate=25:duration=${BIG_SECONDS}`],
       ...["-vf", "noise=alls=30:allf=t", ...codec],
-      ...["-b:v", "1200k", "-maxrate", "1200k", "-bufsize", "600k", "-g", "50"],
+      // ~45 MB: far more than loopback socket buffers hold, so the middle of the file is never
+      // already on its way when the seek happens and the seek needs a new range request
+      ...["-b:v", "6000k", "-maxrate", "6000k", "-bufsize", "3000k", "-g", "50"],
       ...["-an", `${root}/${name}`],
     ],
     stdin: "null",

@@ -52,7 +52,7 @@ for (
     [
       "bad segment duration",
       ["--segment-duration", "61"],
-      /--segment-duration must be a whole number from 1 to 60, got "61"/,
+      /--segment-duration must be a number from 1 to 60, got "61"/,
     ],
     [
       "bad sendfile chunk",

@@ -40,6 +40,7 @@ export {
   chunkHeader,
   CONTINUE_100,
   encodeChunk,
+  type HeaderField,
   httpDate,
   isBodylessStatus,
   LAST_CHUNK,
@@ -49,6 +50,7 @@ export {
   responseKeepsAlive,
   serializeResponseHead,
   statusText,
+  writeResponseHead,
 } from "./response_head.ts";
 export { errorResponseBytes } from "./error_response.ts";
 export {

@@ -99,123 +99,122 @@ function fieldAction(lowerName: string): number {
   }
 }
 
-/** Lengths of the names {@linkcode fieldAction} cares about, to skip lower-casing the rest. */
-function mayNeedAction(name: string): boolean {
+/** 0, or what {@linkcode fieldAction} says; only names of its lengths are lower-cased. */
+function actionFor(name: string): number {
   const n = name.length;
-  return n === 4 || n === 10 || n === 14 || n === 16 || n === 17;
+  if (n !== 4 && n !== 10 && n !== 14 && n !== 16 && n !== 17) return 0;
+  return fieldAction(name.toLowerCase());
 }
 
-/**
- * Field names and values of the head being serialized, alternating (module state: serializing
- * is synchronous, and reusing one array avoids garbage).
- */
-const fields: string[] = [];
-let fieldsLength = 0;
-let appDate = false;
+/** A header field as `[name, value]`. */
+export type HeaderField = readonly [name: string, value: string];
 
-function collect(name: string, value: string, lowerName: string): void {
-  if (mayNeedAction(lowerName)) {
-    const action = fieldAction(lowerName);
-    if (action === 1) return;
-    if (action === 2) appDate = true;
-  }
-  fields[fieldsLength++] = name;
-  fields[fieldsLength++] = value;
-}
+/** A field-value with a character outside VCHAR / obs-text / SP / HTAB (RFC 9110 §5.5). */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Names already checked to be tokens (RFC 9110 §5.1); few, they repeat on every response. */
+const goodNames = new Set<string>();
 
-function collectFromHeaders(value: string, name: string): void {
-  collect(name, value, name);
-}
-
-/**
- * Writes `name: value\r\n` at `o` and returns the next offset. Throws a TypeError for a name
- * that is not a token or a value with a control character (no CR/LF can be injected).
- */
-function writeField(out: Uint8Array, o: number, name: string, value: string): number {
-  const nl = name.length;
-  if (nl === 0) throw new TypeError("empty header name");
-  for (let i = 0; i < nl; i++) {
+/** Throws a TypeError unless `name` is a token. */
+function checkName(name: string): void {
+  if (goodNames.has(name)) return;
+  const n = name.length;
+  if (n === 0) throw new TypeError("empty header name");
+  for (let i = 0; i < n; i++) {
     const c = name.charCodeAt(i);
     if (c > 0x7f || TCHAR[c] !== 1) {
       throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
     }
-    out[o++] = c;
   }
-  out[o++] = 0x3a;
-  out[o++] = 0x20;
-  const vl = value.length;
-  for (let i = 0; i < vl; i++) {
-    const c = value.charCodeAt(i);
-    // field-value = *( VCHAR / obs-text / SP / HTAB ) (RFC 9110 §5.5): no CR/LF, no controls.
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) {
-      throw new TypeError(`invalid character in value of header ${JSON.stringify(name)}`);
-    }
-    out[o++] = c;
+  if (goodNames.size >= 1024) goodNames.clear();
+  goodNames.add(name);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes the latin1 text `s` into `out` at `at`; returns the offset after it, or -1 when it does
+ * not fit. ASCII (the common case) goes through one `encodeInto`; text with obs-text bytes
+ * (0x80-0xFF, which UTF-8 would encode as two bytes) is redone char by char.
+ */
+function writeLatin1(out: Uint8Array, at: number, s: string): number {
+  const n = s.length;
+  if (at + n > out.byteLength) return -1;
+  const result = encoder.encodeInto(s, at === 0 ? out : out.subarray(at));
+  if (result.read !== n || result.written !== n) {
+    for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
   }
-  out[o++] = 0x0d;
-  out[o++] = 0x0a;
-  return o;
+  return at + n;
 }
 
 /**
- * Serializes a response head: status line, the app's header fields (minus framing and hop-by-hop
- * fields), `date` (unless the app set one), `connection` when needed, and `content-length` or
- * `transfer-encoding: chunked` as {@linkcode responseFraming} decides. Content-Length is never
- * sent with 1xx or 204 (RFC 9110 §8.6). Throws a TypeError for an invalid field name or value
- * (header injection) and a RangeError for an invalid status or length. The returned bytes are a
- * view of a shared slab: write them, keep them as long as needed, but do not modify or transfer
- * their buffer.
+ * The response-head serializer (the only one: the engine writes every head through it, the
+ * codec's {@linkcode serializeResponseHead} wraps it). Writes into `out` at `at`: the status
+ * line, `fields` in order (minus framing and hop-by-hop fields, RFC 9112 §6, §9.6; RFC 9110
+ * §7.6.1), `date` (unless given, RFC 9110 §6.6.1), `connection` when needed, and `content-length`
+ * or `transfer-encoding: chunked` as {@linkcode responseFraming} decides; Content-Length is never
+ * sent with 1xx or 204 (RFC 9110 §8.6). Every name is checked to be a token and every value for
+ * control characters before anything is written, so no value can inject a line break. Returns
+ * the offset after the head, or -1 when it does not fit in `out`. Throws a TypeError for an
+ * invalid field name or value and a RangeError for an invalid status or length.
  */
-export function serializeResponseHead(
+export function writeResponseHead(
+  out: Uint8Array,
+  at: number,
   status: number,
-  headers: Headers | [string, string][],
+  fields: readonly HeaderField[],
   opts: ResponseHeadOptions,
-): Uint8Array {
-  const line = statusLine(status);
+): number {
+  let s = statusLine(status);
   const length = opts.contentLength;
   if (length !== null && !(Number.isSafeInteger(length) && length >= 0)) {
     throw new RangeError(`invalid content length ${length}`);
   }
-  fieldsLength = 0;
-  appDate = false;
-  if (headers instanceof Headers) {
-    // forEach is ~5x faster than the Headers iterator in Deno; names come lower-cased.
-    headers.forEach(collectFromHeaders);
-  } else {
-    for (let i = 0; i < headers.length; i++) {
-      const name = headers[i][0];
-      collect(name, headers[i][1], mayNeedAction(name) ? name.toLowerCase() : name);
+  let appDate = false;
+  for (let i = 0; i < fields.length; i++) {
+    const name = fields[i][0];
+    const value = fields[i][1];
+    const action = actionFor(name);
+    if (action === 1) continue;
+    if (action === 2) appDate = true;
+    checkName(name);
+    if (BAD_VALUE.test(value)) {
+      throw new TypeError(`invalid character in value of header ${JSON.stringify(name)}`);
     }
+    s += name + ": " + value + "\r\n";
   }
-  if (!appDate) {
-    fields[fieldsLength++] = "date";
-    fields[fieldsLength++] = httpDate();
-  }
+  if (!appDate) s += "date: " + httpDate() + "\r\n";
   const framing = responseFraming(status, opts);
-  if (!(opts.keepAlive && framing !== "close")) {
-    fields[fieldsLength++] = "connection";
-    fields[fieldsLength++] = "close";
-  } else if (opts.versionMinor === 0) {
-    fields[fieldsLength++] = "connection";
-    fields[fieldsLength++] = "keep-alive";
-  }
+  if (!(opts.keepAlive && framing !== "close")) s += "connection: close\r\n";
+  else if (opts.versionMinor === 0) s += "connection: keep-alive\r\n";
   if (length !== null && status >= 200 && status !== 204) {
-    fields[fieldsLength++] = "content-length";
-    fields[fieldsLength++] = String(length);
-  } else if (framing === "chunked") {
-    fields[fieldsLength++] = "transfer-encoding";
-    fields[fieldsLength++] = "chunked";
-  }
+    s += "content-length: " + length + "\r\n";
+  } else if (framing === "chunked") s += "transfer-encoding: chunked\r\n";
+  return writeLatin1(out, at, s + "\r\n");
+}
 
-  // Written piece by piece from flat strings: charCodeAt on one concatenated (cons) string was
-  // measured ~3x slower than this.
-  let n = line.length + 2;
-  for (let i = 0; i < fieldsLength; i += 2) n += fields[i].length + fields[i + 1].length + 4;
-  const out = allocBytes(n);
-  let o = 0;
-  for (let i = 0; i < line.length; i++) out[o++] = line.charCodeAt(i);
-  for (let i = 0; i < fieldsLength; i += 2) o = writeField(out, o, fields[i], fields[i + 1]);
-  out[o++] = 0x0d;
-  out[o++] = 0x0a;
-  return out;
+/** `headers` as pairs (names lower-cased by `Headers`); arrays are returned as they are. */
+function fieldList(headers: Headers | readonly HeaderField[]): readonly HeaderField[] {
+  if (!(headers instanceof Headers)) return headers;
+  const list: HeaderField[] = [];
+  // forEach is ~5x faster than the Headers iterator in Deno
+  headers.forEach((value, name) => list.push([name, value]));
+  return list;
+}
+
+/**
+ * Serializes a response head with {@linkcode writeResponseHead} into fresh bytes. The returned
+ * bytes are a view of a shared slab: write them, keep them as long as needed, but do not modify
+ * or transfer their buffer.
+ */
+export function serializeResponseHead(
+  status: number,
+  headers: Headers | readonly HeaderField[],
+  opts: ResponseHeadOptions,
+): Uint8Array {
+  const list = fieldList(headers);
+  let size = statusLine(status).length + 160;
+  for (let i = 0; i < list.length; i++) size += list[i][0].length + list[i][1].length + 4;
+  const out = allocBytes(size);
+  const n = writeResponseHead(out, 0, status, list, opts);
+  return out.subarray(0, n);
 }

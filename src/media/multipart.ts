@@ -37,6 +37,42 @@ export function randomBoundary(): string {
   return `zerocast-${hex}`;
 }
 
+/** What {@linkcode multipartParts} needs of the entity: its size and its bytes as parts. */
+export interface RangeSource {
+  /** Size in bytes (the `/size` of each part's Content-Range). */
+  readonly size: number;
+  /** The bytes `[offset, offset + length)` as body parts. */
+  parts(offset: number, length: number): readonly BodyPart[];
+}
+
+/**
+ * Builds the body for `ranges` of `source`. `partType` is the Content-Type of each part (the
+ * entity's own type).
+ */
+export function multipartParts(
+  source: RangeSource,
+  ranges: readonly ByteRange[],
+  partType: string,
+  boundary: string = randomBoundary(),
+): MultipartBody {
+  const parts: BodyPart[] = [];
+  let byteLength = 0;
+  for (let i = 0; i < ranges.length; i++) {
+    const { start, end } = ranges[i];
+    const head = encoder.encode(
+      `${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Type: ${partType}\r\n` +
+        `Content-Range: bytes ${start}-${end}/${source.size}\r\n\r\n`,
+    );
+    const length = end - start + 1;
+    parts.push(head, ...source.parts(start, length));
+    byteLength += head.byteLength + length;
+  }
+  const tail = encoder.encode(`\r\n--${boundary}--\r\n`);
+  parts.push(tail);
+  byteLength += tail.byteLength;
+  return { contentType: `multipart/byteranges; boundary=${boundary}`, parts, byteLength };
+}
+
 /**
  * Builds the body for `ranges` of the file at `path` (a real path) described by `identity`.
  * `partType` is the Content-Type of each part (the file's own type).
@@ -48,8 +84,11 @@ export function multipartByteranges(
   partType: string,
   boundary: string = randomBoundary(),
 ): MultipartBody {
-  const whole: BodyPart[] = [{ path, offset: 0, length: identity.size, identity }];
-  return multipartFromParts(whole, identity.size, ranges, partType, boundary);
+  const source: RangeSource = {
+    size: identity.size,
+    parts: (offset, length) => [{ path, offset, length, identity }],
+  };
+  return multipartParts(source, ranges, partType, boundary);
 }
 
 /**
@@ -63,20 +102,9 @@ export function multipartFromParts(
   partType: string,
   boundary: string = randomBoundary(),
 ): MultipartBody {
-  const parts: BodyPart[] = [];
-  let byteLength = 0;
-  for (let i = 0; i < ranges.length; i++) {
-    const { start, end } = ranges[i];
-    const head = encoder.encode(
-      `${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Type: ${partType}\r\n` +
-        `Content-Range: bytes ${start}-${end}/${size}\r\n\r\n`,
-    );
-    const length = end - start + 1;
-    parts.push(head, ...sliceParts(source, start, length));
-    byteLength += head.byteLength + length;
-  }
-  const tail = encoder.encode(`\r\n--${boundary}--\r\n`);
-  parts.push(tail);
-  byteLength += tail.byteLength;
-  return { contentType: `multipart/byteranges; boundary=${boundary}`, parts, byteLength };
+  const whole: RangeSource = {
+    size,
+    parts: (offset, length) => sliceParts(source, offset, length),
+  };
+  return multipartParts(whole, ranges, partType, boundary);
 }

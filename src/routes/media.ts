@@ -14,8 +14,17 @@
  * @module
  */
 import { Hono } from "hono";
-import { fileResponseFromStat, type FileResponseOptions } from "../file_response.ts";
-import { MediaPathResolver, rawPathOf } from "../media/path.ts";
+import {
+  type EntityResponse,
+  type HeaderPair,
+  prepareFields,
+  textResponse,
+  toResponse,
+} from "../entity.ts";
+import { fileAnswer, type FileResponseOptions } from "../file_response.ts";
+import { type FileRoute, withFileRoute } from "../file_route.ts";
+import type { HeaderSource } from "../media/conditional.ts";
+import { type FileResolution, MediaPathResolver, rawPathOf } from "../media/path.ts";
 import type { ResolvedAppOptions } from "../options.ts";
 import { MEDIA_MOUNT } from "../settings.ts";
 
@@ -33,10 +42,13 @@ export const CORS_EXPOSE_HEADERS = "Content-Range, Content-Length, Accept-Ranges
 /** Seconds a browser may cache a preflight answer. */
 export const CORS_MAX_AGE = "86400";
 
+/** Body of the 405 answer. */
+const NOT_ALLOWED = "method not allowed\n";
+
 /** HLS and DASH playlists: served with `Cache-Control: no-cache`, segments keep the configured one. */
 const PLAYLIST = /\.(m3u8|mpd)$/i;
 
-/** Routes serving `options.root` under `/media/`. */
+/** Routes serving `options.root` under `/media/`, with the prepared file path attached. */
 export function mediaRoutes(options: ResolvedAppOptions): Hono {
   const resolver = new MediaPathResolver(options.root, MEDIA_MOUNT);
   // Built once: every media response carries these.
@@ -67,11 +79,34 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
     "content-type": "text/plain; charset=utf-8",
     "content-length": String(NOT_ALLOWED.length),
   };
+  let cors: readonly HeaderPair[] | null = null;
+
+  /** GET/HEAD of a resolved `/media/` path: the one answer both paths give. */
+  const answer = (
+    method: string,
+    resolved: FileResolution,
+    headers: HeaderSource,
+  ): EntityResponse => {
+    if (resolved.kind !== "ok") {
+      cors ??= prepareFields(fileOptions).base;
+      return resolved.kind === "bad-request"
+        ? textResponse(400, "bad request\n", cors)
+        : textResponse(404, "not found\n", cors);
+    }
+    const playlist = PLAYLIST.test(resolved.path);
+    return fileAnswer(
+      method,
+      headers,
+      resolved.path,
+      resolved.stat,
+      playlist ? playlistOptions : fileOptions,
+    );
+  };
 
   const app = new Hono();
   // One handler for every method: with a single matching handler Hono's fetch returns the
   // Response synchronously (several matches are composed into an async chain), which saves a
-  // promise turn per request on the engine.
+  // promise turn per request.
   app.all(`${MEDIA_MOUNT}*`, (c) => {
     const request = c.req.raw;
     const method = request.method;
@@ -79,35 +114,31 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
       const resolved = resolver.resolveFile(rawPathOf(request.url));
       const extraResponse = mayHaveExtra(resolved, request.url) ? extra(request, resolved) : null;
       if (extraResponse !== null) return extraResponse; // folder listings, .srt as WebVTT
-      if (resolved.kind === "bad-request") return text(400, "bad request\n", corsHeaders);
-      if (resolved.kind === "not-found") return text(404, "not found\n", corsHeaders);
-      const playlist = PLAYLIST.test(resolved.path);
-      return fileResponseFromStat(
-        request,
-        resolved.path,
-        resolved.stat,
-        playlist ? playlistOptions : fileOptions,
-      );
+      return toResponse(answer(method, resolved, request.headers));
     }
     if (method === "OPTIONS") return new Response(null, { status: 204, headers: preflightHeaders });
     return new Response(NOT_ALLOWED, { status: 405, headers: notAllowedHeaders });
   });
-  return app;
+  const route: FileRoute = {
+    answer(request) {
+      const method = request.method;
+      if (method !== "GET" && method !== "HEAD") return null;
+      const target = request.target;
+      if (!target.startsWith(MEDIA_MOUNT)) return null;
+      const resolved = resolver.resolveFile(pathOfTarget(target));
+      // folder listings and .srt as WebVTT are answered by the app (rare: the file path stays)
+      if (mayHaveExtra(resolved, target)) return null;
+      return answer(method, resolved, request);
+    },
+  };
+  return withFileRoute(app, route);
 }
 
-const NOT_ALLOWED = "method not allowed\n";
-
-/**
- * A short ASCII plain-text response; its explicit Content-Length survives Hono's HEAD handling,
- * so HEAD learns the length GET would get (RFC 9110 §8.6).
- */
-function text(status: number, body: string, headers: Record<string, string>): Response {
-  return new Response(body, {
-    status,
-    headers: {
-      ...headers,
-      "content-type": "text/plain; charset=utf-8",
-      "content-length": String(body.length),
-    },
-  });
+/** The path of an origin-form request-target: up to `?` or `#`, undecoded. */
+function pathOfTarget(target: string): string {
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) return target.slice(0, i);
+  }
+  return target;
 }

@@ -8,6 +8,7 @@ import type { CodecLimits } from "../../http1/limits.ts";
 import type { ResponseHook } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
 import type { FetchApp } from "../types.ts";
+import type { FileRoute } from "../../file_route.ts";
 import type { FileCache } from "./file_cache.ts";
 import type { EpollLoop } from "./loop.ts";
 import type { ResolvedEngineOptions } from "./options.ts";
@@ -25,16 +26,14 @@ export interface EngineContext {
   readonly limits: CodecLimits;
   /** The app. */
   readonly app: FetchApp;
+  /** The app's prepared file path, if it offers one (src/file_route.ts). */
+  readonly fileRoute: FileRoute | undefined;
   /** Shared read buffer (contents are only valid during one read's processing). */
   readonly readBuf: Uint8Array;
   /** `readBuf.byteLength` as a BigInt (the read(2) count argument). */
   readonly readBufSize: bigint;
   /** Shared buffer where a response head and small bodies are assembled for one send. */
   readonly staging: Uint8Array;
-  /** sendfile's `off_t *` argument. */
-  readonly offset: BigInt64Array;
-  /** `offset` as bytes (the FFI buffer argument). */
-  readonly offsetBytes: Uint8Array;
   /** Open-file cache. */
   readonly files: FileCache;
   /** Counters, if any. */

@@ -4,11 +4,12 @@
  * @module
  */
 import type { RequestHead, RequestLine } from "../../http1/mod.ts";
+import type { FileRouteRequest } from "../../file_route.ts";
 import type { BodyStream } from "./body_stream.ts";
 import type { OpenFile } from "./file_cache.ts";
 
-/** State of one request and its response. */
-export class Exchange {
+/** State of one request and its response; also the request a file route sees. */
+export class Exchange implements FileRouteRequest {
   /** Request body, if the request has one. */
   body: BodyStream | null = null;
   /** Response status (0 until answered). */
@@ -34,9 +35,29 @@ export class Exchange {
     this.keepAlive = head !== null && head.keepAlive;
   }
 
-  /** The request method, from the head or the rejected request line; null when unknown. */
-  get method(): string | null {
-    return this.head?.method ?? this.line?.method ?? null;
+  /** The request method, from the head or the rejected request line; "" when unknown. */
+  get method(): string {
+    return this.head?.method ?? this.line?.method ?? "";
+  }
+
+  /** Raw request-target ("" for an unparsable request). */
+  get target(): string {
+    return this.head?.target ?? "";
+  }
+
+  /**
+   * Field value by lower-case name, several fields of one name joined with `, ` (like
+   * `Headers.get`), or null.
+   */
+  get(name: string): string | null {
+    const headers = this.head?.headers;
+    if (headers === undefined) return null;
+    let value: string | null = null;
+    for (let i = 0; i < headers.length; i++) {
+      if (headers[i][0] !== name) continue;
+      value = value === null ? headers[i][1] : `${value}, ${headers[i][1]}`;
+    }
+    return value;
   }
 
   /** Header value by lower-case name (first occurrence), or null. */

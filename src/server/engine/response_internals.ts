@@ -3,7 +3,8 @@
  * a string or bytes, those bytes — without creating a ReadableStream and reading it (several
  * promise turns per response).
  *
- * This relies on Deno's internal layout (`Symbol(response)` holding `headerList` and
+ * Used only for responses the app built itself (e.g. Hono's `c.text()`); the engine's own answers
+ * (the prepared file path) are objects of ours. This relies on Deno's internal layout (`Symbol(response)` holding `headerList` and
  * `body.streamOrStatic`), probed once at load with a known Response; if the probe fails (another
  * Deno version), every function here returns `undefined` and the engine uses the public API.
  *
@@ -29,8 +30,12 @@ function inner(response: Response): InnerResponse | undefined {
     : (response as unknown as Record<symbol, InnerResponse | undefined>)[INNER];
 }
 
-/** Works only when a probe Response shows the expected layout. */
-const SUPPORTED: boolean = (() => {
+/**
+ * Works only when a probe Response shows the expected layout. Read-only: nothing here writes
+ * Deno's internals. `test/engine_response_internals_test.ts` fails when a Deno upgrade breaks the
+ * probe (the engine would then still send the same bytes, through the public API, but slower).
+ */
+export const RESPONSE_INTERNALS_SUPPORTED: boolean = (() => {
   try {
     const probe = new Response("probe", { headers: { "X-Probe": "1" } });
     void probe.headers;
@@ -49,7 +54,7 @@ const SUPPORTED: boolean = (() => {
  * `undefined` when unsupported. Call before {@linkcode staticBody}.
  */
 export function headerList(response: Response): [string, string][] | undefined {
-  if (!SUPPORTED) return undefined;
+  if (!RESPONSE_INTERNALS_SUPPORTED) return undefined;
   // the public getter materialises lazily built responses (e.g. Response.json) into the list
   void response.headers;
   return inner(response)?.headerList;
@@ -60,7 +65,7 @@ export function headerList(response: Response): [string, string][] | undefined {
  * the response has no body, or `undefined` when the body must be read as a stream.
  */
 export function staticBody(response: Response): string | Uint8Array | null | undefined {
-  if (!SUPPORTED) return undefined;
+  if (!RESPONSE_INTERNALS_SUPPORTED) return undefined;
   void response.headers;
   const i = inner(response);
   if (i === undefined) return undefined;

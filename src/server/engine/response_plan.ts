@@ -1,14 +1,20 @@
 /**
- * Turning the app's `Response` into what goes on the wire: the serialized head (through the
- * codec's {@linkcode serializeResponseHead}, which owns framing and hop-by-hop fields) and the
- * body source — bytes in memory, a {@linkcode FileBody} for sendfile, or a stream.
+ * Output planning, step one: what goes on the wire for a response — status, header fields, the
+ * framing options for the one head serializer ({@linkcode writeResponseHead}), and the body
+ * source: bytes in memory, file parts for sendfile, or a stream. Two inputs: the engine's own
+ * {@linkcode EntityResponse} (the prepared file path: no `Response` at all) and a `Response`
+ * from the app.
  *
  * @module
  */
-import { isBodylessStatus, responseKeepsAlive, serializeResponseHead } from "../../http1/mod.ts";
-import type { ResponseHeadOptions } from "../../http1/mod.ts";
-import { type FileBody, isFileBody } from "../../file_body.ts";
-import { headText } from "./head_writer.ts";
+import {
+  type HeaderField,
+  isBodylessStatus,
+  type ResponseHeadOptions,
+  responseKeepsAlive,
+} from "../../http1/mod.ts";
+import { type BodyPart, type FileBody, isFileBody } from "../../file_body.ts";
+import type { EntityResponse } from "../../entity.ts";
 import { headerList, staticBody } from "./response_internals.ts";
 
 /** What the request side contributes to the response head. */
@@ -25,16 +31,17 @@ export interface RequestSide {
 export interface ResponsePlan {
   /** Status code. */
   readonly status: number;
-  /**
-   * The head: latin1 text for the engine's head writer (from Deno's validated header list), or
-   * bytes from the codec's serializer (a view of its slab: do not modify).
-   */
-  readonly head: string | Uint8Array;
+  /** Header fields for the serializer (it drops framing and hop-by-hop fields). */
+  readonly fields: readonly HeaderField[];
+  /** Framing options for the serializer. */
+  readonly head: ResponseHeadOptions;
   /** The connection stays open after this response. */
   readonly keepAlive: boolean;
-  /** Body held in memory, as UTF-8 text or bytes (null: none, or see fileBody/stream). */
+  /** Body held in memory, as UTF-8 text or bytes (null: none, or see parts/stream). */
   readonly bytes: Uint8Array | string | null;
-  /** A file body to send with sendfile. */
+  /** File body parts (file slices and bytes) to send with sendfile / pread. */
+  readonly parts: readonly BodyPart[] | null;
+  /** The app's file body itself, for a server that reads it as a stream (null: none). */
   readonly fileBody: FileBody | null;
   /** A stream body to read and write with backpressure. */
   readonly stream: ReadableStream<Uint8Array> | null;
@@ -56,42 +63,115 @@ function hasClose(value: string | null | undefined): boolean {
   return value !== null && value !== undefined && /(^|,)\s*close\s*(,|$)/i.test(value);
 }
 
+/** Total bytes of `parts`. */
+function partsLength(parts: readonly BodyPart[]): number {
+  let total = 0;
+  for (const part of parts) total += part instanceof Uint8Array ? part.byteLength : part.length;
+  return total;
+}
+
 /**
- * Plans the response to `request`. Throws (TypeError/RangeError from the codec) for a response
- * that cannot be serialized; the caller answers 500 then.
+ * The Content-Length to send (RFC 9110 §8.6, RFC 9112 §6.3): none for bodyless statuses (a 304
+ * may repeat the app's); for HEAD only the app's own value describes the GET body (a missing
+ * body says nothing about it, as with Hono's `new Response(null, getResponse)`); else the body's
+ * known length, or the app's for a stream.
  */
+function contentLengthFor(
+  status: number,
+  isHead: boolean,
+  appLength: number,
+  hasBody: boolean,
+  knownLength: number,
+): number | null {
+  if (isBodylessStatus(status)) return status === 304 && appLength >= 0 ? appLength : null;
+  if (isHead) return appLength >= 0 ? appLength : hasBody && knownLength >= 0 ? knownLength : null;
+  if (knownLength >= 0) return knownLength;
+  return appLength >= 0 ? appLength : null;
+}
+
+const NO_BODY = {
+  bytes: null,
+  parts: null,
+  fileBody: null,
+  stream: null,
+  chunked: false,
+  streamLength: -1,
+} as const;
+
+/** Plans the engine's own answer (the prepared file path). */
+export function planAnswer(answer: EntityResponse, request: RequestSide): ResponsePlan {
+  const status = answer.status;
+  const isHead = request.method === "HEAD";
+  const body = answer.body;
+  const knownLength = body === null
+    ? 0
+    : body instanceof Uint8Array
+    ? body.byteLength
+    : partsLength(body);
+  const appLength = answer.contentLength ?? -1;
+  const head: ResponseHeadOptions = {
+    keepAlive: request.keepAlive,
+    versionMinor: request.versionMinor,
+    // HEAD: only the answer's own Content-Length describes the GET body (as a Hono HEAD answer)
+    contentLength: contentLengthFor(status, isHead, appLength, false, knownLength),
+    chunked: true,
+    head: isHead,
+  };
+  const keepAlive = responseKeepsAlive(status, head);
+  if (isHead || isBodylessStatus(status) || body === null) {
+    return { status, fields: answer.fields, head, keepAlive, ...NO_BODY };
+  }
+  return {
+    status,
+    fields: answer.fields,
+    head,
+    keepAlive,
+    ...NO_BODY,
+    bytes: body instanceof Uint8Array ? (body.byteLength === 0 ? null : body) : null,
+    parts: body instanceof Uint8Array ? null : body,
+  };
+}
+
+/** The app's header fields as pairs (Deno's validated list, or through the public API). */
+function responseFields(response: Response): readonly HeaderField[] {
+  const list = headerList(response);
+  if (list !== undefined) return list;
+  const fields: HeaderField[] = [];
+  response.headers.forEach((value, name) => fields.push([name, value]));
+  return fields;
+}
+
+/** Plans the response to `request` from the app's `Response`. */
 export function planResponse(response: Response, request: RequestSide): ResponsePlan {
   const status = response.status;
   const isHead = request.method === "HEAD";
   const bodyless = isBodylessStatus(status);
-  const list = headerList(response);
+  const fields = responseFields(response);
   let appLength = -1;
   let appClose = false;
-  if (list !== undefined) {
-    for (let i = 0; i < list.length; i++) {
-      const name = list[i][0];
-      if (name.length === 14 && name.toLowerCase() === "content-length") {
-        appLength = lengthValue(list[i][1]);
-      } else if (name.length === 10 && name.toLowerCase() === "connection") {
-        appClose = hasClose(list[i][1]);
-      }
+  for (let i = 0; i < fields.length; i++) {
+    const name = fields[i][0];
+    if (name.length === 14 && name.toLowerCase() === "content-length") {
+      appLength = lengthValue(fields[i][1]);
+    } else if (name.length === 10 && name.toLowerCase() === "connection") {
+      appClose = hasClose(fields[i][1]);
     }
-  } else {
-    appLength = lengthValue(response.headers.get("content-length"));
-    appClose = hasClose(response.headers.get("connection"));
   }
   let fixed = staticBody(response);
+  let parts: readonly BodyPart[] | null = null;
   let fileBody: FileBody | null = null;
   let stream: ReadableStream<Uint8Array> | null = null;
   if (fixed === undefined) {
     const body = response.body;
     if (body === null) fixed = null;
-    else if (isFileBody(body)) fileBody = body;
-    else stream = body;
+    else if (isFileBody(body)) {
+      fileBody = body;
+      parts = body.parts;
+    } else stream = body;
   }
   let bytes = fixed ?? null;
-  const knownLength = fileBody !== null
-    ? fileBody.byteLength
+  const knownLength = parts !== null
+    ? partsLength(parts)
     : stream !== null
     ? -1
     : bytes === null
@@ -99,46 +179,30 @@ export function planResponse(response: Response, request: RequestSide): Response
     : typeof bytes === "string"
     ? utf8Length(bytes)
     : bytes.byteLength;
-  let contentLength: number | null;
-  if (bodyless) contentLength = status === 304 && appLength >= 0 ? appLength : null;
-  else if (isHead) {
-    // Hono answers HEAD with `new Response(null, getResponse)`: then only the app's own
-    // Content-Length describes the GET body; a null body says nothing about it
-    contentLength = appLength >= 0 ? appLength : fixed === null ? null : knownLength;
-  } else if (knownLength >= 0) contentLength = knownLength;
-  else contentLength = appLength >= 0 ? appLength : null;
-  const opts: ResponseHeadOptions = {
+  const contentLength = contentLengthFor(status, isHead, appLength, fixed !== null, knownLength);
+  const head: ResponseHeadOptions = {
     keepAlive: request.keepAlive && !appClose,
     versionMinor: request.versionMinor,
     contentLength,
     chunked: true,
     head: isHead,
   };
-  const keepAlive = responseKeepsAlive(status, opts);
-  const head = list !== undefined
-    ? headText(status, list, opts)
-    : serializeResponseHead(status, response.headers, opts);
+  const keepAlive = responseKeepsAlive(status, head);
   if (isHead || bodyless) {
     if (stream !== null) stream.cancel().catch(() => {});
-    return {
-      status,
-      head,
-      keepAlive,
-      bytes: null,
-      fileBody: null,
-      stream: null,
-      chunked: false,
-      streamLength: -1,
-    };
+    if (fileBody !== null) fileBody.cancel().catch(() => {});
+    return { status, fields, head, keepAlive, ...NO_BODY };
   }
   if (bytes !== null && (typeof bytes === "string" ? bytes.length : bytes.byteLength) === 0) {
     bytes = null;
   }
   return {
     status,
+    fields,
     head,
     keepAlive,
     bytes,
+    parts,
     fileBody,
     stream,
     chunked: stream !== null && contentLength === null && request.versionMinor === 1,

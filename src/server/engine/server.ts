@@ -28,6 +28,7 @@ import type { CodecLimits } from "../../http1/limits.ts";
 import type { ResponseHook } from "../../log.ts";
 import type { Metrics } from "../../metrics.ts";
 import type { FetchApp } from "../types.ts";
+import { type FileRoute, fileRouteOf } from "../../file_route.ts";
 import { Connection } from "./connection.ts";
 import type { EngineContext } from "./context.ts";
 import { FileCache } from "./file_cache.ts";
@@ -54,13 +55,12 @@ export class EngineServer implements EngineContext {
   readonly readBuf = new Uint8Array(READ_BUFFER_SIZE);
   readonly readBufSize = BigInt(READ_BUFFER_SIZE);
   readonly staging = new Uint8Array(STAGING_SIZE);
-  readonly offset = new BigInt64Array(1);
-  readonly offsetBytes = new Uint8Array(this.offset.buffer);
   readonly files: FileCache;
   readonly metrics: Metrics | undefined;
   readonly onResponse: ResponseHook | undefined;
   readonly encoder = new TextEncoder();
   readonly localHost: string;
+  readonly fileRoute: FileRoute | undefined;
   draining = false;
   pendingJs = 0;
   /** The listening socket. */
@@ -83,6 +83,7 @@ export class EngineServer implements EngineContext {
   /** Binds and starts serving `app` (throws when the address cannot be bound). */
   constructor(readonly app: FetchApp, options: EngineOptions) {
     this.options = resolveEngineOptions(options);
+    this.fileRoute = fileRouteOf(app);
     this.limits = {
       maxRequestLineBytes: this.options.maxRequestLineBytes,
       maxHeaderBytes: this.options.maxHeaderBytes,

@@ -17,6 +17,7 @@ import {
   peekRequestLine,
   type RequestHead,
   type RequestLine,
+  serializeResponseHead,
 } from "../../http1/mod.ts";
 import type { CodecLimits } from "../../http1/limits.ts";
 import type { ResponseHook } from "../../log.ts";
@@ -246,12 +247,15 @@ export class Http1Connection {
     // where the next request starts is unknown (RFC 9112 §9.3).
     const bodyOk = body === null || (body.done && !body.failed && !body.reading);
     let plan;
+    let headBytes: Uint8Array;
     try {
       plan = planResponse(response, {
         method: head.method,
         versionMinor: head.versionMinor,
         keepAlive: head.keepAlive && bodyOk && !this.#draining && !io.eof,
       });
+      // the one head serializer; an invalid field (header injection) throws: 500
+      headBytes = serializeResponseHead(plan.status, plan.fields, plan.head);
     } catch (error) {
       ctx.onError(error);
       response.body?.cancel().catch(() => {});
@@ -259,7 +263,7 @@ export class Http1Connection {
       return false;
     }
     const metrics = ctx.metrics;
-    const outcome = await writeResponse(io, plan, (n) => {
+    const outcome = await writeResponse(io, plan, headBytes, (n) => {
       if (metrics) metrics.bytesSent.stream += n;
     });
     if (!outcome.complete) abort.abort(new BodyAbortedError(new Error("response not delivered")));

@@ -1,6 +1,7 @@
 /**
- * Writes a planned response ({@linkcode planResponse} of the zero-copy engine: the codec's head
- * with its framing, and the body as bytes, a file body or a stream) to a {@linkcode ConnIo}.
+ * Writes a planned response ({@linkcode planResponse} of the zero-copy engine, with its head
+ * serialized by the codec's one serializer, and the body as bytes, a file body or a stream) to a
+ * {@linkcode ConnIo}.
  * Stream bodies (file bodies included: they are read as the `ReadableStream` they are) are read
  * one chunk at a time and each chunk is written before the next is read, so memory stays at one
  * chunk per connection. Body bytes are counted as each write completes, so a response cut short
@@ -9,7 +10,6 @@
  * @module
  */
 import { CHUNK_CRLF, chunkHeader, LAST_CHUNK } from "../../http1/mod.ts";
-import { latin1Bytes } from "../../http1/byte_slab.ts";
 import type { ResponsePlan } from "../engine/response_plan.ts";
 import type { ConnIo } from "./conn_io.ts";
 
@@ -29,6 +29,7 @@ export interface WriteOutcome {
 export async function writeResponse(
   io: ConnIo,
   plan: ResponsePlan,
+  head: Uint8Array,
   sent: (bytes: number) => void,
 ): Promise<WriteOutcome> {
   const outcome: WriteOutcome = { bytes: 0, complete: false };
@@ -36,7 +37,6 @@ export async function writeResponse(
     outcome.bytes += n;
     sent(n);
   };
-  const head = typeof plan.head === "string" ? latin1Bytes(plan.head) : plan.head;
   const stream = plan.fileBody ?? plan.stream;
   try {
     if (stream === null) {

@@ -1,0 +1,148 @@
+/**
+ * Output planning, step two: a planned response → segments in the output queue. The head is
+ * written into the shared staging buffer and small bodies join it there, so head and body leave
+ * in one `send`; the pread rule: a file body of at most `preadThreshold` bytes is read with
+ * pread(2) into the staging buffer behind the head, larger slices become sendfile segments.
+ *
+ * @module
+ */
+import { type BodyPart, FileChangedError, isFileSlice } from "../../file_body.ts";
+import { serializeResponseHead, writeResponseHead } from "../../http1/mod.ts";
+import type { OpenFile } from "./file_cache.ts";
+import type { ResponsePlan } from "./response_plan.ts";
+import { bytesSegment, Seg, type Segment } from "./segments.ts";
+
+/** What the planner needs from the server (real ones, or fakes in tests). */
+export interface OutputDeps {
+  /** Shared buffer for head and small bodies (valid until the next response is planned). */
+  readonly staging: Uint8Array;
+  /** UTF-8 encoder for string bodies. */
+  readonly encoder: TextEncoder;
+  /** File bodies up to this many bytes are read with pread and sent with the head. */
+  readonly preadThreshold: number;
+  /** Opens a slice's file (throws FileChangedError / SyscallError). */
+  acquire(part: { path: string; identity: import("../../file_body.ts").FileIdentity }): OpenFile;
+  /** pread(2): bytes read into `buf` from `offset`, or -1. */
+  pread(fd: number, buf: Uint8Array, offset: number): number;
+  /** Reports an unexpected error. */
+  onError(error: unknown): void;
+}
+
+/**
+ * Writes the head of `plan` into staging; returns its length, or a buffer of its own for a head
+ * larger than staging. Throws (TypeError/RangeError) for a head that cannot be written.
+ */
+export function writeHead(deps: OutputDeps, plan: ResponsePlan): number | Uint8Array {
+  const used = writeResponseHead(deps.staging, 0, plan.status, plan.fields, plan.head);
+  return used >= 0 ? used : serializeResponseHead(plan.status, plan.fields, plan.head);
+}
+
+/**
+ * Queues the body of `plan` into `out` after a head in staging[0, used) (0 when the head was
+ * queued on its own). Files acquired are added to `files`. Returns false when the response
+ * cannot be sent (a file vanished, was replaced or is shorter than promised): close then.
+ */
+export function queueBody(
+  deps: OutputDeps,
+  plan: ResponsePlan,
+  used: number,
+  out: Segment[],
+  files: OpenFile[],
+): boolean {
+  const staging = deps.staging;
+  const headLength = used;
+  const staged = () => {
+    if (used > 0) out.push(bytesSegment(staging.subarray(0, used), headLength, "copy", true));
+    used = 0;
+  };
+  const bytes = plan.bytes;
+  if (bytes !== null) {
+    if (typeof bytes === "string") {
+      const result = deps.encoder.encodeInto(bytes, staging.subarray(used));
+      if (result.read === bytes.length) used += result.written;
+      else {
+        staged();
+        out.push(bytesSegment(deps.encoder.encode(bytes), 0, "copy"));
+      }
+    } else if (used + bytes.byteLength <= staging.byteLength) {
+      staging.set(bytes, used);
+      used += bytes.byteLength;
+    } else {
+      staged();
+      out.push(bytesSegment(bytes, 0, "copy"));
+    }
+  } else if (plan.parts !== null) {
+    return queueFileParts(deps, plan.parts, used, out, files);
+  } else if (plan.stream !== null) {
+    staged();
+    out.push({
+      kind: Seg.Stream,
+      reader: plan.stream.getReader(),
+      chunked: plan.chunked,
+      remaining: plan.streamLength,
+      reading: false,
+    });
+  }
+  staged();
+  return true;
+}
+
+/** Queues file body parts after staging[0, used) (see {@linkcode queueBody}). */
+function queueFileParts(
+  deps: OutputDeps,
+  parts: readonly BodyPart[],
+  used: number,
+  out: Segment[],
+  files: OpenFile[],
+): boolean {
+  const staging = deps.staging;
+  const bodyStart = used;
+  let total = 0;
+  for (const part of parts) total += isFileSlice(part) ? part.length : part.byteLength;
+  const preadAll = total <= deps.preadThreshold && used + total <= staging.byteLength;
+  // staging[base, used) is not queued yet; only a first segment may stay a view of the shared
+  // staging buffer (the connection copies what it could not send), later ones are copies
+  let base = 0;
+  const pushStaged = () => {
+    if (used === base) return;
+    const shared = base === 0 && out.length === 0;
+    const buf = shared ? staging.subarray(0, used) : staging.slice(base, used);
+    out.push(bytesSegment(buf, Math.max(0, bodyStart - base), "copy", shared));
+    base = used;
+  };
+  for (const part of parts) {
+    if (!isFileSlice(part)) {
+      if (part.byteLength === 0) continue;
+      if (used + part.byteLength <= staging.byteLength) {
+        staging.set(part, used);
+        used += part.byteLength;
+      } else {
+        pushStaged();
+        out.push(bytesSegment(part, 0, "copy"));
+      }
+      continue;
+    }
+    if (part.length === 0) continue;
+    let file: OpenFile;
+    try {
+      file = deps.acquire(part);
+    } catch (error) {
+      // the file vanished or was replaced after the app's stat; the head promised bytes that do
+      // not exist (a replacement is an expected race with live ingest: the client retries)
+      if (!(error instanceof FileChangedError)) deps.onError(error);
+      return false;
+    }
+    files.push(file);
+    if (preadAll) {
+      const n = deps.pread(file.fd, staging.subarray(used, used + part.length), part.offset);
+      // truncated file: the head promised bytes that do not exist any more
+      if (n !== part.length) return false;
+      used += n;
+      continue;
+    }
+    pushStaged();
+    out.push({ kind: Seg.File, file, pos: part.offset, end: part.offset + part.length });
+  }
+  pushStaged();
+  return true;
+}
