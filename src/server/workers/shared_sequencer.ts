@@ -17,7 +17,8 @@
  * 2. **What a playlist lists.** Arrival order is measured when a worker reads the request head,
  *    and the worker that got the segment may read it later than another worker reads the
  *    playlist sent after it. So a playlist (`.m3u8`) is renamed into place only once every file
- *    it lists in its folder (segments, `#EXT-X-MAP` init segments, variant playlists) exists, and
+ *    it newly lists in its folder (segments, `#EXT-X-MAP` init segments, variant playlists; not
+ *    those the version it replaces listed already) exists, and
  *    a DELETE waits while a visible playlist of the folder still lists the file (ffmpeg's
  *    `delete_segments` sends it right after the playlist that stops listing it). These waits end
  *    after {@linkcode CONTENT_WAIT_MS} at most: a playlist that lists a file nobody uploads is
@@ -79,8 +80,10 @@ export class SharedFolderSequencer extends FolderSequencer {
         }
         const contentDeadline = Math.min(deadline, Date.now() + CONTENT_WAIT_MS);
         if (entry?.op === "put" && temp !== undefined && entry.name.endsWith(".m3u8")) {
-          const listed = listedFiles(readSmall(temp) ?? "", dir);
-          return await until(() => listed.every(exists), contentDeadline);
+          // Only what this version adds: files the visible version lists were waited for then.
+          const visible = new Set(listedFiles(readSmall(`${dir}/${entry.name}`) ?? "", dir));
+          const added = listedFiles(readSmall(temp) ?? "", dir).filter((f) => !visible.has(f));
+          return await until(() => added.every(exists), contentDeadline);
         }
         if (entry?.op === "delete" && !entry.name.endsWith(".m3u8")) {
           return await until(() => !listedByVisiblePlaylist(dir, entry.name), contentDeadline);
