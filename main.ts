@@ -21,6 +21,8 @@ import { Metrics } from "./src/metrics.ts";
 import { accessLog, type LogSink, openAccessLogSink, reopenOnSigusr1 } from "./src/log.ts";
 import { TrustedProxies, withTrustedProxies } from "./src/net/trust_proxy.ts";
 import { type Started, StartError, startListeners } from "./src/listeners.ts";
+import { superviseIfWanted } from "./src/server/workers/supervisor.ts";
+import { type WorkerRuntime, workerRuntime } from "./src/server/workers/worker.ts";
 
 /** Parses the flags; returns the config, or the exit code after printing help or an error. */
 function readConfig(args: string[]): Config | number {
@@ -48,6 +50,7 @@ function stopOnSignal(
   started: Started,
   graceMs: number,
   appLifetime: AbortController,
+  worker: WorkerRuntime | null,
 ): Promise<void> {
   return new Promise<void>((resolve) => {
     let stopping = false;
@@ -59,6 +62,7 @@ function stopOnSignal(
     };
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
+    worker?.stopWithSupervisor(stop);
   });
 }
 
@@ -66,7 +70,21 @@ async function main(args: string[]): Promise<number> {
   const config = readConfig(args);
   if (typeof config === "number") return config;
 
-  const metrics = new Metrics();
+  // --workers: a supervisor starts worker processes (this file again, see src/server/workers/).
+  const worker = workerRuntime();
+  if (config.basicAuth !== undefined && worker === null) {
+    // Before listening (and once, not per worker), so the warning is there even when the
+    // listener then fails.
+    const url = listenUrl("http", config.host, config.port).replace(/:0$/, "");
+    const warning = basicAuthPlainHttpWarning(config.host, url);
+    if (warning !== undefined) console.error(warning);
+  }
+  if (worker === null) {
+    const supervised = await superviseIfWanted(config, args);
+    if (supervised !== null) return supervised;
+  }
+  const announce = worker?.announce ?? console.log;
+  const metrics = worker?.metrics ?? new Metrics();
   // Stops the app's timers (the stale-stream sweeper) at shutdown.
   const appLifetime = new AbortController();
   const app = createApp({
@@ -87,6 +105,7 @@ async function main(args: string[]): Promise<number> {
       idleTimeoutMs: config.ingestIdleTimeoutMs,
       staleAfterMs: config.ingestStaleAfterMs,
       signal: appLifetime.signal,
+      ...worker?.ingest,
     },
     signKey: config.signKey,
     basicAuth: config.basicAuth,
@@ -114,13 +133,6 @@ async function main(args: string[]): Promise<number> {
   });
   const served = proxies.empty ? app : withTrustedProxies(app, proxies);
 
-  if (config.basicAuth !== undefined) {
-    // Before listening, so the warning is there even when the listener then fails.
-    const url = listenUrl("http", config.host, config.port).replace(/:0$/, "");
-    const warning = basicAuthPlainHttpWarning(config.host, url);
-    if (warning !== undefined) console.error(warning);
-  }
-
   let started: Started;
   try {
     started = await startListeners(config, served, {
@@ -128,6 +140,7 @@ async function main(args: string[]): Promise<number> {
       port: config.port,
       metrics,
       onResponse,
+      reusePort: worker !== null,
     });
   } catch (error) {
     appLifetime.abort();
@@ -136,12 +149,12 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   // Signals are handled before anyone is told to connect (a script may stop us right away).
-  const stopped = stopOnSignal(started, config.shutdownGraceMs, appLifetime);
+  const stopped = stopOnSignal(started, config.shutdownGraceMs, appLifetime, worker);
   // Only now, with every listener accepting connections.
   const mounts = config.mounts.map((m) => `; /${m.name}/: ${m.root}`).join("");
-  console.log(`engine: ${started.engine} (${started.why}); root: ${config.root}${mounts}`);
+  announce(`engine: ${started.engine} (${started.why}); root: ${config.root}${mounts}`);
   for (const { scheme, server } of started.listeners) {
-    console.log(`listening on ${listenUrl(scheme, server.hostname, server.port)}`);
+    announce(`listening on ${listenUrl(scheme, server.hostname, server.port)}`);
   }
   await stopped;
   return 0;

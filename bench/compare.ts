@@ -96,6 +96,13 @@ class Session {
     return performance.now() + (seconds + 15) * 1000 <= deadline;
   }
 
+  /** CPUs of server and client for `spec`: the workers dimension runs both on every CPU. */
+  cpus(spec: ServerSpec): { server: number | undefined; client: number | undefined } {
+    return spec.workers !== undefined
+      ? { server: undefined, client: undefined }
+      : { server: this.serverCpu, client: this.clientCpu };
+  }
+
   /** Starts `spec`, checks its bytes, measures every workload it serves, stops it. */
   async runServer(run: number, spec: ServerSpec): Promise<void> {
     if (!this.fits(5)) {
@@ -107,7 +114,7 @@ class Session {
     log(`run ${run}: ${spec.label} on port ${port}`);
     let server: StartedServer;
     try {
-      server = await spec.start(port, DATA_ROOT, this.serverCpu);
+      server = await spec.start(port, DATA_ROOT, this.cpus(spec).server);
     } catch (error) {
       this.notes.push(`run ${run}, ${spec.label}: did not start: ${firstLine(error)}`);
       log(`  did not start: ${error}`);
@@ -178,7 +185,7 @@ class Session {
           connections: flags.connections,
           durationSeconds: flags.duration,
           warmupSeconds: flags.warmup,
-          clientCpu: this.clientCpu,
+          clientCpu: this.cpus(spec).client,
           seed: flags.seed + run,
         },
       );
@@ -207,7 +214,7 @@ class Session {
         Number(port),
         "/healthz",
         count,
-        this.clientCpu,
+        this.cpus(spec).client,
       );
       try {
         await new Promise((r) => setTimeout(r, 300));
@@ -335,13 +342,16 @@ async function main(): Promise<number> {
       [
         "pinning",
         session.pinned
-          ? "server on CPU 0, client on CPU 1 (taskset)"
+          ? "server on CPU 0, client on CPU 1 (taskset); workers dimension: none"
           : "none (server and client share CPUs)",
       ],
       ["range file", `${files.big.size} bytes, page-cached`],
       ["whole run took", `${seconds.toFixed(0)} s`],
     ],
     labels: new Map(ready.map((s) => [s.id, s.label])),
+    families: new Map(
+      ready.flatMap((s) => s.workers === undefined ? [] : [[s.id, s.workers] as const]),
+    ),
     workloads: session.workloads,
     runs: flags.runs,
     measurements: session.measurements,

@@ -151,6 +151,9 @@ async function run(flags: SoakFlags): Promise<number> {
     root,
     "--engine",
     "zero-copy",
+    // one process: the inspector samples the heap of the process that serves
+    "--workers",
+    "1",
     "--quiet",
     "--ingest-token",
     TOKEN,

@@ -26,6 +26,8 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_IPV6 = 41;
 /** Reuse a TIME_WAIT address on bind. */
 export const SO_REUSEADDR = 2;
+/** setsockopt: several sockets bind one port; the kernel spreads connections over them. */
+export const SO_REUSEPORT = 15;
 /** Disable Nagle. */
 export const TCP_NODELAY = 1;
 /** Cork (unused on purpose: 40 ms delayed-ACK stalls on small keep-alive responses). */

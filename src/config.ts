@@ -82,6 +82,8 @@ export interface Config {
   readonly accessLog: string;
   /** The `--config` file read, if any. */
   readonly configFile: string | undefined;
+  /** Worker processes: a number, or `auto` = the CPUs this process may use (default auto). */
+  readonly workers: number | "auto";
 }
 
 /** One `--mount /PREFIX=DIR`. */
@@ -393,6 +395,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     logFormat: v.need("logFormat"),
     accessLog: v.need("accessLog"),
     configFile,
+    workers: v.need("workers") === "auto" ? "auto" : Number(v.need("workers")),
   };
 }
 

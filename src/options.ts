@@ -5,6 +5,7 @@
  * @module
  */
 import { Metrics } from "./metrics.ts";
+import type { FolderSequencer } from "./ingest/folder_sequence.ts";
 import { SETTINGS } from "./settings.ts";
 import { AccessGate, SIGNED_FAMILIES } from "./auth/gate.ts";
 import { BasicAuth, parseBasicAuth } from "./auth/basic_auth.ts";
@@ -66,6 +67,12 @@ export interface IngestOptions {
   readonly staleAfterMs?: number;
   /** Stops the stale-stream timer when aborted (pass one to shut the app down cleanly). */
   readonly signal?: AbortSignal;
+  /** Commit order of uploads (default: one per app; workers share one across processes). */
+  readonly sequencer?: FolderSequencer;
+  /** Uploads also arrive through other processes: the sweeper re-scans the tree (default false). */
+  readonly rescanTree?: boolean;
+  /** Remove upload temp files left by a crash when the app starts (default true). */
+  readonly removeLeftovers?: boolean;
 }
 
 /** Options with every default filled in. */

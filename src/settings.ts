@@ -464,7 +464,8 @@ export const SETTINGS = {
     default: 10_000,
     min: 1,
     max: MAX_INT,
-    help: "both servers: open connections before accepting pauses (also backs off on EMFILE)",
+    help:
+      "both servers: open connections per worker before accepting pauses (also backs off on EMFILE)",
   },
   headerTimeoutMs: {
     layer: "engine",
@@ -634,6 +635,19 @@ export const SETTINGS = {
     default: "-",
     minLength: 1,
     help: "append the access log to FILE (`-` = stdout); `SIGUSR1` reopens it (logrotate)",
+  },
+  workers: {
+    layer: "cli",
+    kind: "text",
+    flag: "workers",
+    arg: "N|auto",
+    default: "auto",
+    check: (value) =>
+      value === "auto" || (/^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= 256)
+        ? null
+        : "auto or a whole number from 1 to 256",
+    help:
+      "worker processes, each with its own `SO_REUSEPORT` listener and event loop; `auto` = the CPUs this process may use, `1` = one process (see All cores)",
   },
   quiet: {
     layer: "cli",

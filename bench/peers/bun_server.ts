@@ -4,6 +4,7 @@
  *
  * Run by Bun, not Deno: `bun bench/peers/bun_server.ts --port P --root DIR` serves
  * `DIR/<name>` at `/media/<name>` and `ok` at `/healthz`; prints `listening on http://...`.
+ * `--reuse-port` sets SO_REUSEPORT, so several processes can serve one port.
  *
  * @module
  */
@@ -19,6 +20,7 @@ declare const Bun: {
   serve(options: {
     hostname: string;
     port: number;
+    reusePort?: boolean;
     fetch(request: Request): Response | Promise<Response>;
   }): { hostname: string; port: number };
 };
@@ -65,6 +67,8 @@ async function handle(request: Request): Promise<Response> {
 const server = Bun.serve({
   hostname: "127.0.0.1",
   port: Number(flag("port", "0")),
+  // several processes on one port (the workers dimension of bench:compare)
+  reusePort: process.argv.includes("--reuse-port"),
   fetch: handle,
 });
 console.log(`listening on http://${server.hostname}:${server.port}`);

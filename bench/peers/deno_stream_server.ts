@@ -48,7 +48,7 @@ function fileStream(file: Deno.FsFile, start: number, end: number): ReadableStre
 }
 
 /** Answers one request. */
-async function handle(request: Request, root: string): Promise<Response> {
+export async function handle(request: Request, root: string): Promise<Response> {
   const { pathname } = new URL(request.url);
   if (pathname === "/healthz") return new Response("ok\n");
   const name = pathname.startsWith("/media/") ? pathname.slice(7) : "";

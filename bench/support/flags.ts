@@ -1,13 +1,17 @@
 /** Flags of `deno task bench:compare` (node:util parseArgs). @module */
 import { parseArgs } from "node:util";
 import { CLIENT_IDS, type ClientId } from "./measure.ts";
-import { SERVER_IDS, type ServerId } from "./servers.ts";
+import { DEFAULT_SERVER_IDS, SERVER_IDS, type ServerId, WORKER_SERVER_IDS } from "./servers.ts";
 import { WORKLOAD_IDS, type WorkloadId } from "./workloads.ts";
 
 /** The help text. */
 export const HELP = `deno task bench:compare [flags]
 
-  --servers LIST          comma list of ${SERVER_IDS.join(", ")} (default: all)
+  --servers LIST          comma list of ${SERVER_IDS.join(", ")}
+                          (default: ${DEFAULT_SERVER_IDS.join(", ")})
+  --workers-dimension     run the workers dimension instead: each of zerocast, nginx, Bun and
+                          deno serve --parallel with 1 and with 2 workers, on all CPUs (client
+                          too), with the scaling factor (${WORKER_SERVER_IDS.length} servers)
   --workloads LIST        comma list of ${WORKLOAD_IDS.join(", ")} (default: all)
   --clients LIST          comma list of ${CLIENT_IDS.join(", ")} (default: both)
   --duration S            measured seconds per client and workload (default 2; wrk: whole s)
@@ -104,6 +108,7 @@ export function parseCompareFlags(args: string[]): CompareFlags | null {
         "max-minutes": { type: "string" },
         "zerocast-args": { type: "string" },
         "no-pin": { type: "boolean" },
+        "workers-dimension": { type: "boolean" },
         out: { type: "string" },
         "no-write": { type: "boolean" },
         help: { type: "boolean" },
@@ -114,7 +119,9 @@ export function parseCompareFlags(args: string[]): CompareFlags | null {
   }
   if (values.help) return null;
   return {
-    servers: list(values.servers, SERVER_IDS, "servers"),
+    servers: values.servers !== undefined
+      ? list(values.servers, SERVER_IDS, "servers")
+      : [...(values["workers-dimension"] ? WORKER_SERVER_IDS : DEFAULT_SERVER_IDS)],
     workloads: list(values.workloads, WORKLOAD_IDS, "workloads"),
     clients: list(values.clients, CLIENT_IDS, "clients"),
     duration: number(values.duration, 2, "duration"),

@@ -22,16 +22,19 @@ export interface NginxConfigOptions {
   readonly root: string;
   /** `tcp_nopush` (TCP_CORK with sendfile). */
   readonly nopush: boolean;
+  /** `worker_processes` (default 1). */
+  readonly workers?: number;
 }
 
 /** Returns the text of nginx.conf for one benchmark start. */
 export function nginxConfig(options: NginxConfigOptions): string {
   const { dir, port, root, nopush } = options;
+  const workers = options.workers ?? 1;
   const root_ = root.endsWith("/") ? root : `${root}/`;
   return `# written by bench/support/nginx.ts for one benchmark run
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes ${workers};
 user root;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;

@@ -6,6 +6,7 @@
  */
 import type { Measurement } from "./measure.ts";
 import type { ServerId } from "./servers.ts";
+import { type Families, workersSection } from "./workers_report.ts";
 import {
   bytesPerSecond,
   cpuMicrosPerRequest,
@@ -35,6 +36,8 @@ export interface Report {
   readonly settings: readonly [string, string][];
   /** Server labels by id, in table order. */
   readonly labels: ReadonlyMap<ServerId, string>;
+  /** Workers-dimension servers: family and worker count (none in a default run). */
+  readonly families?: Families;
   /** Workloads run, in order. */
   readonly workloads: readonly Workload[];
   /** Number of runs. */
@@ -203,6 +206,10 @@ export function renderReport(report: Report): string {
       "VmHWM of the server tree, reset before each measurement; ratios compare the zero-copy " +
       "engine with each row, same run and same client (> 1 = zero-copy faster / cheaper).",
   );
+  const workers = report.families === undefined
+    ? null
+    : workersSection(report.families, report.measurements, report.workloads, report.runs);
+  if (workers !== null) out.push("", workers);
   for (const run of runs) {
     out.push("");
     out.push(`### Run ${run}`);

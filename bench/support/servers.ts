@@ -15,9 +15,10 @@ const ADAPTER = `${REPO}src/server/adapter.ts`;
 const DENO_STREAM_PEER = new URL("../peers/deno_stream_server.ts", import.meta.url).pathname;
 const DENO_APP_PEER = new URL("../peers/deno_app_server.ts", import.meta.url).pathname;
 const BUN_PEER = new URL("../peers/bun_server.ts", import.meta.url).pathname;
+const DENO_PARALLEL_PEER = new URL("../peers/deno_serve_parallel.ts", import.meta.url).pathname;
 
-/** Every server the comparison knows. */
-export const SERVER_IDS = [
+/** The servers of a default run, each on one CPU. */
+export const DEFAULT_SERVER_IDS = [
   "zerocast-zero-copy",
   "zerocast-stream",
   "nginx-nopush-on",
@@ -26,6 +27,21 @@ export const SERVER_IDS = [
   "deno-stream",
   "deno-app",
 ] as const;
+
+/** The workers dimension: each server with 1 and with 2 workers, started on all CPUs. */
+export const WORKER_SERVER_IDS = [
+  "zerocast-w1",
+  "zerocast-w2",
+  "nginx-w1",
+  "nginx-w2",
+  "bun-w1",
+  "bun-w2",
+  "deno-parallel-w1",
+  "deno-parallel-w2",
+] as const;
+
+/** Every server the comparison knows. */
+export const SERVER_IDS = [...DEFAULT_SERVER_IDS, ...WORKER_SERVER_IDS] as const;
 
 /** One of {@linkcode SERVER_IDS}. */
 export type ServerId = typeof SERVER_IDS[number];
@@ -52,6 +68,11 @@ export interface ServerSpec {
   readonly servesFiles: boolean;
   /** Serves the small Hono route `/healthz` through the app (workload W4). */
   readonly servesRoute: boolean;
+  /**
+   * Workers dimension: how many workers it runs. Such servers are never pinned (they get every
+   * CPU, and so does the client), and the report puts 1 and 2 workers of one family side by side.
+   */
+  readonly workers?: { readonly family: string; readonly count: number };
   /** Returns its version text, or why it cannot run here. */
   prepare(log: (line: string) => void): Promise<{ version: string } | { skip: string }>;
   /** Starts it on `port` serving `root`, pinned to `cpu`; resolves once it accepts connections. */
@@ -143,7 +164,10 @@ function zerocast(engine: "zero-copy" | "stream"): ServerSpec {
           root,
           "--engine",
           engine,
+          "--workers",
+          "1",
           "--quiet",
+          ...zerocastExtraArgs,
         ],
         port,
         cpu,
@@ -230,6 +254,132 @@ function denoPeer(id: "deno-stream" | "deno-app"): ServerSpec {
   };
 }
 
+/** Shell-quotes one word. */
+function shellWord(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function zerocastWorkers(count: 1 | 2): ServerSpec {
+  return {
+    id: count === 1 ? "zerocast-w1" : "zerocast-w2",
+    label: `zerocast zero-copy --workers ${count}`,
+    servesFiles: true,
+    servesRoute: true,
+    workers: { family: "zerocast zero-copy", count },
+    async prepare() {
+      if (!(await exists(ADAPTER))) return { skip: "zero-copy engine not there" };
+      return { version: `${denoVersion()}, --engine zero-copy --workers ${count}` };
+    },
+    start(port, root) {
+      return launch(
+        Deno.execPath(),
+        [
+          ...["run", "--allow-all", MAIN, "--host", LOOPBACK, "--port", String(port)],
+          ...["--root", root, "--engine", "zero-copy", "--workers", String(count), "--quiet"],
+          ...zerocastExtraArgs,
+        ],
+        port,
+        undefined,
+      );
+    },
+  };
+}
+
+function nginxWorkers(count: 1 | 2): ServerSpec {
+  return {
+    id: count === 1 ? "nginx-w1" : "nginx-w2",
+    label: `nginx worker_processes ${count}`,
+    servesFiles: true,
+    servesRoute: false,
+    workers: { family: "nginx", count },
+    prepare() {
+      return Promise.resolve(
+        onPath("nginx")
+          ? { version: commandVersion("nginx", ["-v"]).replace(/^nginx version: /, "") }
+          : { skip: "nginx not on PATH" },
+      );
+    },
+    async start(port, root) {
+      const dir = await Deno.makeTempDir({ prefix: "zerocast-nginx-" });
+      const conf = `${dir}/nginx.conf`;
+      await Deno.writeTextFile(
+        conf,
+        nginxConfig({ dir, port, root, nopush: true, workers: count }),
+      );
+      return launch(
+        "nginx",
+        ["-p", dir, "-c", conf, "-e", `${dir}/error.log`],
+        port,
+        undefined,
+        () => Deno.remove(dir, { recursive: true }),
+        "SIGQUIT",
+      );
+    },
+  };
+}
+
+function bunWorkers(count: 1 | 2): ServerSpec {
+  let binary = "bun";
+  return {
+    id: count === 1 ? "bun-w1" : "bun-w2",
+    label: `Bun reusePort × ${count}`,
+    servesFiles: true,
+    servesRoute: false,
+    workers: { family: "Bun", count },
+    async prepare(log) {
+      const found = await ensureBun(log);
+      if ("error" in found) return { skip: found.error };
+      binary = found.path;
+      return { version: `bun ${found.version}, ${count} process(es) with reusePort` };
+    },
+    start(port, root) {
+      // One shell parent, so the measured process tree holds every Bun process; TERM stops all.
+      const one = [binary, BUN_PEER, "--port", String(port), "--root", root, "--reuse-port"]
+        .map(shellWord).join(" ");
+      const starts = Array.from({ length: count }, () => `${one} & pids="$pids $!"`).join("; ");
+      const script = `pids=""; trap 'kill $pids; wait; exit 0' TERM INT; ${starts}; wait`;
+      return launch("sh", ["-c", script], port, undefined);
+    },
+  };
+}
+
+function denoParallel(count: 1 | 2): ServerSpec {
+  return {
+    id: count === 1 ? "deno-parallel-w1" : "deno-parallel-w2",
+    label: `deno serve --parallel (DENO_JOBS=${count})`,
+    servesFiles: true,
+    servesRoute: false,
+    workers: { family: "Deno.serve + ReadableStream", count },
+    prepare() {
+      return Promise.resolve({ version: `${denoVersion()}, deno serve --parallel` });
+    },
+    async start(port, root) {
+      const child = spawnChild(
+        Deno.execPath(),
+        [
+          ...["serve", "--parallel", "--allow-all", "--host", LOOPBACK, "--port", String(port)],
+          DENO_PARALLEL_PEER,
+        ],
+        { env: { DENO_JOBS: String(count), ZEROCAST_BENCH_ROOT: root } },
+      );
+      try {
+        await waitForPort(port, () => child.alive());
+      } catch (error) {
+        await child.stop("SIGTERM");
+        throw error;
+      }
+      return {
+        url: `http://${LOOPBACK}:${port}`,
+        pid: child.pid,
+        child,
+        stop: async () => {
+          await child.stop("SIGTERM");
+        },
+      };
+    },
+  };
+}
+
 /** The spec of every server, in table order. */
 export function serverSpecs(): Map<ServerId, ServerSpec> {
   const specs: ServerSpec[] = [
@@ -240,6 +390,14 @@ export function serverSpecs(): Map<ServerId, ServerSpec> {
     bun(),
     denoPeer("deno-stream"),
     denoPeer("deno-app"),
+    zerocastWorkers(1),
+    zerocastWorkers(2),
+    nginxWorkers(1),
+    nginxWorkers(2),
+    bunWorkers(1),
+    bunWorkers(2),
+    denoParallel(1),
+    denoParallel(2),
   ];
   return new Map(specs.map((spec) => [spec.id, spec]));
 }

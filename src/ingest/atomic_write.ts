@@ -16,7 +16,7 @@ export interface AtomicWriteOptions {
   /** fsync the file before the rename and the directory after it. */
   readonly fsync: boolean;
   /** Awaited after the body is written (and fsynced), right before the rename. */
-  readonly beforeRename?: () => Promise<unknown>;
+  readonly beforeRename?: (temp: string) => Promise<unknown>;
   /** Called right after the rename (the new file is visible) or when the write failed. */
   readonly settled?: () => void;
 }
@@ -66,7 +66,7 @@ export async function replaceFileAtomically(
   try {
     const bytes = await write(temp);
     if (options.fsync) await syncPath(temp);
-    await options.beforeRename?.();
+    await options.beforeRename?.(temp);
     const replaced = await exists(target);
     await Deno.rename(temp, target);
     renamed = true;

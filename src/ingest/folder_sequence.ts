@@ -28,9 +28,17 @@ export interface FolderTicket {
    * Resolves once every earlier ticket of the same directory has settled, or after `limitMs`;
    * resolves to false when it gave up waiting.
    */
-  turn(limitMs: number): Promise<boolean>;
+  turn(limitMs: number, temp?: string): Promise<boolean>;
   /** Marks this ticket settled (committed, failed or aborted); idempotent. */
   settle(): void;
+}
+
+/** What a ticket will do in its directory (used by the cross-worker sequencer). */
+export interface FolderEntry {
+  /** File name in the directory. */
+  readonly name: string;
+  /** A PUT (rename of a temp file into place) or a DELETE. */
+  readonly op: "put" | "delete";
 }
 
 interface Entry {
@@ -44,7 +52,7 @@ export class FolderSequencer {
   readonly #queues = new Map<string, Entry[]>();
 
   /** Takes the next ticket for `dir` (a real path). Synchronous: call it as the request arrives. */
-  enter(dir: string): FolderTicket {
+  enter(dir: string, _entry?: FolderEntry): FolderTicket {
     const { promise, resolve } = Promise.withResolvers<void>();
     const entry: Entry = { settled: promise, resolve, done: false };
     let queue = this.#queues.get(dir);

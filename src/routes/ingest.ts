@@ -56,6 +56,11 @@ export const DEFAULT_INGEST_IDLE_TIMEOUT_MS: number = SETTINGS.ingestIdleTimeout
 /** Default {@linkcode IngestOptions.staleAfterMs}. */
 export const DEFAULT_INGEST_STALE_AFTER_MS: number = SETTINGS.ingestStaleAfterMs.default;
 
+/** The stale-stream sweep interval for `staleAfterMs` (as in StaleStreams.start). */
+function staleSweepMs(staleAfterMs: number): number {
+  return Math.min(5000, Math.max(50, Math.floor(staleAfterMs / 4)));
+}
+
 /** Routes for PUT/DELETE under `ingest.prefix`, authorised by `ingest.token` (non-empty). */
 export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions): Hono {
   if (ingest.token === "") throw new TypeError("ingest needs a non-empty token");
@@ -74,9 +79,9 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     idleTimeoutMs: ingest.idleTimeoutMs ?? DEFAULT_INGEST_IDLE_TIMEOUT_MS,
   };
   const fsync = ingest.fsync ?? SETTINGS.ingestFsync.default;
-  const sequencer = new FolderSequencer();
+  const sequencer = ingest.sequencer ?? new FolderSequencer();
   const prefixDir = openDirectory(root, paths.prefixSegments, false);
-  if (prefixDir.kind === "ok") removeTempFiles(prefixDir.dir);
+  if (prefixDir.kind === "ok" && ingest.removeLeftovers !== false) removeTempFiles(prefixDir.dir);
   const staleAfterMs = ingest.staleAfterMs ?? DEFAULT_INGEST_STALE_AFTER_MS;
   const stale = staleAfterMs > 0 && ingest.signal?.aborted !== true
     ? new StaleStreams({ root, mount: mount.prefix, staleAfterMs, fsync, sequencer })
@@ -84,6 +89,12 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
   if (stale !== undefined) {
     if (prefixDir.kind === "ok") stale.noteTree(prefixDir.dir);
     stale.start(ingest.signal);
+    if (ingest.rescanTree && prefixDir.kind === "ok") {
+      // other processes' uploads are not seen by noteUpload: look for their playlists too
+      const rescan = setInterval(() => stale.noteTree(prefixDir.dir), staleSweepMs(staleAfterMs));
+      Deno.unrefTimer(rescan);
+      ingest.signal?.addEventListener("abort", () => clearInterval(rescan), { once: true });
+    }
   }
 
   /** Path and authorisation checks shared by PUT and DELETE; a Response means "stop here". */
@@ -123,7 +134,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     const existing = lstatOrNull(`${lookup.dir}/${name}`);
     if (existing?.isDirectory) return text(409, "conflict: target is a directory\n");
     // Taken in arrival order, before any await: see src/ingest/folder_sequence.ts.
-    const ticket = sequencer.enter(lookup.dir);
+    const ticket = sequencer.enter(lookup.dir, { name, op: "put" });
 
     const body = request.body;
     const spliceable = isSpliceableBody(body);
@@ -134,7 +145,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     try {
       const result = await replaceFileAtomically(lookup.dir, name, write, {
         fsync,
-        beforeRename: () => ticket.turn(limits.idleTimeoutMs),
+        beforeRename: (temp) => ticket.turn(limits.idleTimeoutMs, temp),
         settled: ticket.settle,
       });
       stale?.noteUpload(lookup.dir);
@@ -158,7 +169,7 @@ export function ingestRoutes(options: ResolvedAppOptions, ingest: IngestOptions)
     const target = `${lookup.dir}/${name}`;
     // A DELETE waits its turn too: ffmpeg deletes a segment after PUTting the playlist that
     // stops listing it, and that playlist must be visible first (src/ingest/folder_sequence.ts).
-    const ticket = sequencer.enter(lookup.dir);
+    const ticket = sequencer.enter(lookup.dir, { name, op: "delete" });
     try {
       await ticket.turn(limits.idleTimeoutMs);
       const existing = lstatOrNull(target);

@@ -49,12 +49,18 @@ export async function serveStream(
     ? Deno.listenTls({
       hostname: options.hostname,
       port: options.port,
+      // several worker processes on one port (--workers; needs --unstable-net in Deno 2.9)
+      reusePort: options.reusePort ?? false,
       cert: tls.cert,
       key: tls.key,
       // "http/1.0" too: a client offering only it would otherwise fail the handshake (RFC 7301 §3.2)
       alpnProtocols: offerH2 ? ["h2", "http/1.1", "http/1.0"] : ["http/1.1", "http/1.0"],
     })
-    : Deno.listen({ hostname: options.hostname, port: options.port });
+    : Deno.listen({
+      hostname: options.hostname,
+      port: options.port,
+      reusePort: options.reusePort ?? false,
+    });
   const addr = listener.addr as Deno.NetAddr;
   let bridge: H2Bridge | null = null;
   try {

@@ -24,6 +24,8 @@ export interface CommonServerOptions {
   readonly metrics?: Metrics;
   /** Called once per answered request (the access log). */
   readonly onResponse?: ResponseHook;
+  /** Set SO_REUSEPORT on the listener, so several worker processes share the port. */
+  readonly reusePort?: boolean;
 }
 
 /** A started server. */

@@ -27,6 +27,8 @@ export interface StartOptions {
   log?: boolean;
   /** Environment for the child. */
   env?: Record<string, string>;
+  /** Program to run instead of main.ts (a test fixture with main.ts's flags). */
+  entry?: string;
 }
 
 /** A running server process. */
@@ -47,7 +49,7 @@ export interface RunningServer {
 
 /** Starts the server and resolves once every listener has printed its `listening on` line. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
-  const args = ["run", "--allow-all", MAIN, "--host", "127.0.0.1", "--port", "0"];
+  const args = ["run", "--allow-all", options.entry ?? MAIN, "--host", "127.0.0.1", "--port", "0"];
   if (options.root !== undefined) args.push("--root", options.root);
   if (options.engine !== undefined) args.push("--engine", options.engine);
   if (options.tls) {

@@ -168,7 +168,10 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
     // a request may already wait in the socket: read it first (it is answered with close)
     if (this.idle && !this.#lingering) this.#drive();
     if (this.closed) return;
-    if (this.idle && !this.#lingering) this.abort();
+    // A connection that has not sent its first request yet (accepted in the final sweep before
+    // the listener closed) keeps it: its request is answered, with close (header timeout and
+    // the grace period still bound it). Idle keep-alive connections close now.
+    if (this.idle && !this.#lingering && this.#requests > 0) this.abort();
     else if (this.#exchange !== null) this.#exchange.keepAlive = false;
   }
 

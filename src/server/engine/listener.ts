@@ -10,6 +10,7 @@ import {
   IPPROTO_IPV6,
   IPV6_V6ONLY,
   SO_REUSEADDR,
+  SO_REUSEPORT,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_STREAM,
@@ -42,12 +43,14 @@ function literalFor(hostname: string): string {
 /**
  * Creates a non-blocking listening socket on `hostname:port` (port 0 picks a free port, read back
  * with getsockname). SO_REUSEADDR so a restart binds while old connections sit in TIME_WAIT; an
- * IPv6 socket is v6-only so `::` and `0.0.0.0` can be bound side by side.
+ * IPv6 socket is v6-only so `::` and `0.0.0.0` can be bound side by side. `reusePort` sets
+ * SO_REUSEPORT: worker processes each bind the port and the kernel spreads connections.
  */
 export function listenTcp(
   hostname: string,
   port: number,
   backlog: number = SETTINGS.backlog.default,
+  reusePort = false,
 ): ListenSocket {
   const c = libc();
   const addr = encodeSockaddr(literalFor(hostname), port);
@@ -61,6 +64,9 @@ export function listenTcp(
     throw new SyscallError(call, code);
   };
   if (c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4) < 0) fail("setsockopt(SO_REUSEADDR)");
+  if (reusePort && c.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, one, 4) < 0) {
+    fail("setsockopt(SO_REUSEPORT)");
+  }
   if (family === AF_INET6 && c.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, one, 4) < 0) {
     fail("setsockopt(IPV6_V6ONLY)");
   }

@@ -93,7 +93,12 @@ export class EngineServer implements EngineContext {
     this.onResponse = options.onResponse;
     this.files = new FileCache(this.options.fileCacheSize, this.options.fileCacheTtlMs);
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
-    this.listener = listenTcp(options.hostname, options.port, this.options.backlog);
+    this.listener = listenTcp(
+      options.hostname,
+      options.port,
+      this.options.backlog,
+      options.reusePort ?? false,
+    );
     this.localHost = this.listener.family === 10
       ? `[${this.listener.hostname}]:${this.listener.port}`
       : `${this.listener.hostname}:${this.listener.port}`;
@@ -170,12 +175,18 @@ export class EngineServer implements EngineContext {
     return this.#connections.size;
   }
 
-  #accept(): void {
+  /**
+   * Accepts queued connections. `final` (at shutdown, just before the listener closes) takes
+   * every connection already queued, past the batch size and the connection cap: with
+   * SO_REUSEPORT the kernel resets what is left in a closing listener's queue, and those
+   * clients would see a reset instead of an answer.
+   */
+  #accept(final = false): void {
     const c = this.libc;
     let accepted = 0;
-    while (this.#acceptPending && this.#listening && this.#backoff === undefined) {
-      if (this.#connections.size >= this.options.maxConnections) return; // resumed by onClosed
-      if (accepted >= ACCEPTS_PER_BATCH) {
+    while (this.#acceptPending && (this.#listening || final) && this.#backoff === undefined) {
+      if (!final && this.#connections.size >= this.options.maxConnections) return; // resumed by onClosed
+      if (!final && accepted >= ACCEPTS_PER_BATCH) {
         if (!this.#acceptScheduled) {
           this.#acceptScheduled = true;
           this.loop.defer(() => {
@@ -200,6 +211,7 @@ export class EngineServer implements EngineContext {
         }
         if (code === EINTR || code === ECONNABORTED) continue;
         if (code === EMFILE || code === ENFILE || code === ENOBUFS || code === ENOMEM) {
+          if (final) return;
           // out of fds: leave the connection in the backlog and retry later instead of spinning
           this.#backoff = setTimeout(() => {
             this.#backoff = undefined;
@@ -263,6 +275,9 @@ export class EngineServer implements EngineContext {
     this.draining = true;
     this.#listening = false;
     clearTimeout(this.#backoff);
+    this.#backoff = undefined;
+    this.#acceptPending = true;
+    this.#accept(true);
     this.loop.forget(this.listener.fd);
     this.libc.close(this.listener.fd);
     for (const conn of [...this.#connections]) conn.drain();
