@@ -8,10 +8,11 @@
  * sends the credentials with hls.js's requests). Skips with a message when Chromium is absent.
  */
 import assert from "node:assert/strict";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { makePasswordHash } from "../src/auth/basic_auth.ts";
 import { signPath } from "../src/auth/signed_url.ts";
 import { type RunningServer, startServer } from "./support/server.ts";
+import { CHROMIUM, chromiumPresent, launchChromium } from "./support/browser.ts";
 
 /** The slice of the DOM used inside `page.evaluate` callbacks (they run in Chromium). */
 interface BrowserVideo {
@@ -23,33 +24,8 @@ declare const document: { querySelector(selector: "video"): BrowserVideo | null 
 declare const MediaSource: { isTypeSupported(type: string): boolean };
 declare const globalThis: { hlsErrors: string[] };
 
-const CHROMIUM = "/usr/bin/chromium";
 const KEY = "browser-test-sign-key-0123456789";
-const chromiumPresent = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
 if (!chromiumPresent) console.log(`auth_browser_test: skipped, ${CHROMIUM} not found`);
-
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
-}
 
 /** A page at `origin/signed-player.html` (served by Playwright) that plays `source` with hls.js. */
 async function openTestPlayer(page: Page, origin: string, source: string): Promise<void> {
@@ -88,7 +64,7 @@ Deno.test({
   ignore: !chromiumPresent,
   async fn() {
     const server = await startServer({ log: true, args: ["--sign-key", KEY] });
-    const browser = await launch();
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${server.url}/healthz`);
@@ -154,7 +130,7 @@ Deno.test({
       args: ["--sign-key", KEY],
       env: { ZEROCAST_BASIC_AUTH: login },
     });
-    const browser = await launch();
+    const browser = await launchChromium();
     try {
       // Without credentials: 401 (headless Chromium turns the unanswered challenge into
       // ERR_INVALID_AUTH_CREDENTIALS, so this one is asked with fetch).

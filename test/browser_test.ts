@@ -12,9 +12,10 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { have, type RunningServer, startServer } from "./support/server.ts";
 import { makeTestCert } from "./support/tls.ts";
+import { CHROMIUM, chromiumPresent, launchChromium } from "./support/browser.ts";
 
 /** The slice of the DOM used inside `page.evaluate` callbacks (they run in Chromium). */
 interface BrowserVideo {
@@ -33,20 +34,12 @@ declare const document: {
 };
 declare const MediaSource: { isTypeSupported(type: string): boolean };
 
-const CHROMIUM = "/usr/bin/chromium";
 const MEDIA = fileURLToPath(new URL("../media/", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("./artifacts/", import.meta.url));
 const HOSTILE = "<img src=x onerror=alert(1)>.mp4";
 /** Long enough that the middle lies beyond what Chromium buffers ahead from the start. */
 const BIG_SECONDS = 60;
 
-const chromiumPresent = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
 const ffmpegPresent = have("ffmpeg");
 if (!chromiumPresent) console.log(`browser_test: skipped, ${CHROMIUM} not found`);
 if (chromiumPresent && !ffmpegPresent) {
@@ -54,24 +47,6 @@ if (chromiumPresent && !ffmpegPresent) {
 }
 /** Set to pretend H.264 is missing, to exercise the WebM fallback on a Chromium that has it. */
 const PRETEND_NO_H264 = Deno.env.get("ZEROCAST_TEST_NO_H264") === "1";
-
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      // Lets the test start playback without a user gesture.
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
-}
 
 /** A media root with copies of the samples and a hostile file name. */
 async function makeRoot(): Promise<{ root: string; cleanup(): Promise<void> }> {
@@ -142,7 +117,7 @@ Deno.test({
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     const tree = await makeRoot();
     const server = await startServer({ root: tree.root, log: true });
-    const browser = await launch();
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const requests = recordRequests(page);
@@ -306,7 +281,7 @@ Deno.test({
   async fn() {
     const cert = await makeTestCert();
     const server = await startServer({ tls: { cert: cert.certFile, key: cert.keyFile } });
-    const browser = await launch();
+    const browser = await launchChromium();
     try {
       // The certificate is self-signed for this test; trusting it is what a user's CA does.
       const context = await browser.newContext({ ignoreHTTPSErrors: true });

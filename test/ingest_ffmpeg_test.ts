@@ -7,7 +7,7 @@
  * Skips with a message when ffmpeg/ffprobe are absent.
  */
 import assert from "node:assert/strict";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import {
   AUTH,
   readMetrics,
@@ -16,17 +16,10 @@ import {
   waitUntil,
 } from "./support/ingest.ts";
 import { ENGINES, have } from "./support/server.ts";
+import { CHROMIUM, chromiumPresent, launchChromium } from "./support/browser.ts";
 
 const present = have("ffmpeg") && have("ffprobe");
 if (!present) console.log("ingest_ffmpeg_test: skipped, ffmpeg/ffprobe not found");
-const CHROMIUM = "/usr/bin/chromium";
-const chromiumPresent = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
 if (present && !chromiumPresent) {
   console.log(`ingest_ffmpeg_test: browser step skipped, ${CHROMIUM} not found`);
 }
@@ -82,17 +75,6 @@ async function getText(url: string): Promise<{ status: number; headers: Headers;
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      ...["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run"],
-      ...["--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
-}
-
 /** Highest `streamN.ts` index among `urls`, or -1. */
 function lastSegment(urls: readonly string[]): number {
   return Math.max(
@@ -109,7 +91,7 @@ for (const engine of ENGINES) {
     async fn(t) {
       const s = await startIngestServer(engine);
       const playlistUrl = `${s.url}/media/live/stream.m3u8`;
-      const browser = chromiumPresent ? await launch() : null;
+      const browser = chromiumPresent ? await launchChromium() : null;
       let ffmpeg: Deno.ChildProcess | null = null;
       try {
         ffmpeg = publish(playlistUrl);

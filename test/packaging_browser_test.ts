@@ -9,9 +9,10 @@
  * Skips with a message when Chromium or ffmpeg is absent, or when this Chromium has no H.264.
  */
 import assert from "node:assert/strict";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { INPUTS, makeInput } from "./support/packaging.ts";
 import { have, startServer } from "./support/server.ts";
+import { chromiumPresent, launchChromium } from "./support/browser.ts";
 
 /** The slice of the DOM used inside `page.evaluate` callbacks (they run in Chromium). */
 interface BrowserVideo {
@@ -27,14 +28,6 @@ interface BrowserVideo {
 declare const document: { querySelector(selector: "video"): BrowserVideo | null };
 declare const MediaSource: { isTypeSupported(type: string): boolean };
 
-const CHROMIUM = "/usr/bin/chromium";
-const chromiumPresent = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
 const ffmpegPresent = have("ffmpeg");
 if (!chromiumPresent || !ffmpegPresent) {
   console.log("packaging_browser_test: skipped, chromium or ffmpeg not found");
@@ -95,18 +88,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "zerocast-pkg-browser-" });
     for (const name of NAMES) await makeInput(dir, name, longer(INPUTS[name]));
     const server = await startServer({ root: dir, args: ["--segment-duration", "2"], log: true });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--headless",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--autoplay-policy=no-user-gesture-required",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const requests: string[] = [];

@@ -11,13 +11,13 @@
 // deno-lint-ignore-file no-explicit-any -- page.evaluate callbacks run in Chromium's DOM
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { have, startServer } from "./support/server.ts";
+import { CHROMIUM, chromiumPresent, launchChromium } from "./support/browser.ts";
 
 declare const document: any;
 declare const getComputedStyle: any;
 
-const CHROMIUM = "/usr/bin/chromium";
 const MEDIA = fileURLToPath(new URL("../media/", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("./artifacts/", import.meta.url));
 const HOSTILE = `"><img src=x onerror=alert(1)>.mp4`;
@@ -25,33 +25,10 @@ const LONG = "a-very-long-file-name-without-any-spaces-that-must-wrap-on-a-phone
 const SRT = "1\r\n00:00:00,500 --> 00:00:03,000\r\nHello from SubRip\r\n\r\n" +
   "2\r\n00:00:03,500 --> 00:00:06,000\r\n<i>Second</i> cue\r\n";
 
-const chromiumPresent = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
 const ffmpegPresent = have("ffmpeg");
 if (!chromiumPresent) console.log(`pages_browser_test: skipped, ${CHROMIUM} not found`);
 if (chromiumPresent && !ffmpegPresent) {
   console.log("pages_browser_test: poster checks skipped, ffmpeg not found");
-}
-
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
 }
 
 async function makeRoot(): Promise<{ base: string; root: string; cleanup(): Promise<void> }> {
@@ -102,7 +79,7 @@ Deno.test({
       log: true,
       args: ["--poster-cache", `${tree.base}/posters`],
     });
-    const browser = await launch();
+    const browser = await launchChromium();
     try {
       const desktop = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       let dialogs = 0;
