@@ -39,7 +39,12 @@ import {
   type RequestLine,
   requestUrl,
 } from "../../http1/mod.ts";
-import type { FileIdentity } from "../../file_body.ts";
+import {
+  type BodyPart,
+  FileChangedError,
+  type FileIdentity,
+  isFileSlice,
+} from "../../file_body.ts";
 import {
   BodyAbortedError,
   BodyTimeoutError,
@@ -63,6 +68,8 @@ import type { OpenFile } from "./file_cache.ts";
 
 /** How long a closing connection keeps reading (and dropping) before the final close. */
 const LINGER_MS = 2_000;
+/** Times a response is answered again when its file changed before anything was queued. */
+const MAX_FILE_RETRIES = 2;
 /** Most bytes a lingering connection drops before closing anyway. */
 const MAX_LINGER_BYTES = 1024 * 1024;
 
@@ -336,6 +343,7 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
       );
       this.wait.on("body-wait");
     }
+    ex.url = url;
     dispatch(this, ex, url);
   }
 
@@ -371,6 +379,17 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
 
   /** Writes the head of `plan`, queues its body and flushes; a bad head is a 500. */
   sendPlan(ex: Exchange, plan: ResponsePlan): void {
+    if (plan.parts !== null && !this.#filesCurrent(plan.parts)) {
+      // a file was replaced between the app's stat and now (a live playlist renamed into
+      // place): nothing of this response is queued yet, so a body-less request is answered
+      // again from the new version instead of cutting the connection
+      if (plan.stream !== null) plan.stream.cancel().catch(() => {});
+      if (ex.body === null && ex.retries < MAX_FILE_RETRIES && ex.head !== null) {
+        ex.retries++;
+        dispatch(this, ex, ex.url);
+      } else this.abort();
+      return;
+    }
     let head: number | Uint8Array;
     try {
       head = writeHead(this, plan);
@@ -392,6 +411,24 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
       return;
     }
     this.flush();
+  }
+
+  /**
+   * True when every file of `parts` is still the version its slice describes. The fds stay in
+   * the file cache, so queueing the body right after finds the same versions without a syscall.
+   */
+  #filesCurrent(parts: readonly BodyPart[]): boolean {
+    const files = this.ctx.files;
+    for (const part of parts) {
+      if (!isFileSlice(part) || part.length === 0) continue;
+      try {
+        files.release(files.acquire(part.path, part.identity, this.ctx.now()));
+      } catch (error) {
+        if (error instanceof FileChangedError) return false;
+        return true; // any other failure is reported where the body is queued
+      }
+    }
+    return true;
   }
 
   // ---- output planning dependencies (OutputDeps) -------------------------------------------
