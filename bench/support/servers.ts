@@ -288,7 +288,7 @@ function zerocastWorkers(count: 1 | 2): ServerSpec {
 function nginxWorkers(count: 1 | 2): ServerSpec {
   return {
     id: count === 1 ? "nginx-w1" : "nginx-w2",
-    label: `nginx worker_processes ${count}`,
+    label: `nginx worker_processes ${count} (tcp_nopush off)`,
     servesFiles: true,
     servesRoute: false,
     workers: { family: "nginx", count },
@@ -304,7 +304,8 @@ function nginxWorkers(count: 1 | 2): ServerSpec {
       const conf = `${dir}/nginx.conf`;
       await Deno.writeTextFile(
         conf,
-        nginxConfig({ dir, port, root, nopush: true, workers: count }),
+        // tcp_nopush off: with it on, small keep-alive ranges stall ~40 ms each (see W2 above)
+        nginxConfig({ dir, port, root, nopush: false, workers: count }),
       );
       return launch(
         "nginx",
