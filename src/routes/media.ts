@@ -32,6 +32,33 @@ import { MEDIA_MOUNT } from "../settings.ts";
 export { MEDIA_MOUNT };
 import { mayHaveExtra, mediaExtras } from "./media_extras.ts";
 
+/**
+ * Headers every media-like response carries (`/media/`, `/hls/`, `/dash/`): CORS for players on
+ * other origins (with `Vary: Origin` when one origin is named) and `nosniff`.
+ */
+export function mediaCorsHeaders(cors: string): Record<string, string> {
+  const headers: Record<string, string> = {
+    "access-control-allow-origin": cors,
+    "access-control-expose-headers": CORS_EXPOSE_HEADERS,
+    "x-content-type-options": "nosniff",
+  };
+  if (cors !== "*") headers["vary"] = "Origin";
+  return headers;
+}
+
+/** The file-response options of media-like routes, with `headers` on every response. */
+export function mediaFileOptions(
+  options: ResolvedAppOptions,
+  headers: Record<string, string>,
+): FileResponseOptions {
+  return {
+    cacheControl: options.cacheControl,
+    maxRanges: options.maxRanges,
+    chunkSize: options.streamChunkSize,
+    headers,
+  };
+}
+
 /** Methods `/media/*` answers. */
 export const MEDIA_ALLOW = "GET, HEAD, OPTIONS";
 /** Request headers a cross-origin player may send (preflight `Access-Control-Allow-Headers`). */
@@ -55,18 +82,8 @@ const PLAYLIST = /\.(m3u8|mpd)$/i;
 export function mediaRoutes(options: ResolvedAppOptions): Hono {
   const mounts = options.mounts;
   // Built once: every media response carries these.
-  const corsHeaders: Record<string, string> = {
-    "access-control-allow-origin": options.cors,
-    "access-control-expose-headers": CORS_EXPOSE_HEADERS,
-    "x-content-type-options": "nosniff",
-  };
-  if (options.cors !== "*") corsHeaders["vary"] = "Origin";
-  const fileOptions: FileResponseOptions = {
-    cacheControl: options.cacheControl,
-    maxRanges: options.maxRanges,
-    chunkSize: options.streamChunkSize,
-    headers: corsHeaders,
-  };
+  const corsHeaders = mediaCorsHeaders(options.cors);
+  const fileOptions = mediaFileOptions(options, corsHeaders);
   // Live playlists change in place (live ingest); players must revalidate them every time.
   const playlistOptions: FileResponseOptions = { ...fileOptions, cacheControl: "no-cache" };
   const preflightHeaders: Record<string, string> = {

@@ -16,7 +16,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { type FileResponseOptions, virtualResponse } from "../file_response.ts";
+import { virtualResponse } from "../file_response.ts";
 import { strongEtag } from "../media/etag.ts";
 import { decodeSegments, rawPathOf } from "../media/path.ts";
 import type { ResolvedAppOptions } from "../options.ts";
@@ -32,7 +32,7 @@ import {
   renditionId,
 } from "../packaging/playlists.ts";
 import type { SegmentMap, TrackSegments } from "../packaging/segment_map.ts";
-import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE } from "./media.ts";
+import { CORS_ALLOW_HEADERS, CORS_MAX_AGE, mediaCorsHeaders, mediaFileOptions } from "./media.ts";
 
 /** Methods the packaging routes answer. */
 const ALLOW = "GET, HEAD, OPTIONS";
@@ -85,18 +85,8 @@ export function packagingRoutes(options: ResolvedAppOptions): Hono {
   const mounts = options.mounts;
   const cache = new SegmentMapCache(options.segmentDurationS);
   const segments = new SegmentCache();
-  const corsHeaders: Record<string, string> = {
-    "access-control-allow-origin": options.cors,
-    "access-control-expose-headers": CORS_EXPOSE_HEADERS,
-    "x-content-type-options": "nosniff",
-  };
-  if (options.cors !== "*") corsHeaders["vary"] = "Origin";
-  const bodyOptions: FileResponseOptions = {
-    cacheControl: options.cacheControl,
-    maxRanges: options.maxRanges,
-    chunkSize: options.streamChunkSize,
-    headers: corsHeaders,
-  };
+  const corsHeaders = mediaCorsHeaders(options.cors);
+  const bodyOptions = mediaFileOptions(options, corsHeaders);
   const preflightHeaders: Record<string, string> = {
     ...corsHeaders,
     "access-control-allow-methods": ALLOW,
