@@ -84,7 +84,12 @@ function firstLine(error: unknown): string {
 }
 
 /** Turns a listen/TLS failure into one line naming the listener. */
-function describe(error: unknown, scheme: "http" | "https", host: string, port: number): string {
+export function describeListenError(
+  error: unknown,
+  scheme: "http" | "https",
+  host: string,
+  port: number,
+): string {
   const url = listenUrl(scheme, host, port);
   const address = addressProblem(error);
   if (address !== null) return `cannot listen on ${url}: ${address}`;
@@ -134,7 +139,7 @@ export async function startListeners(
     }
   } catch (error) {
     await Promise.all(listeners.map((l) => l.server.shutdown(0)));
-    throw new StartError(describe(error, scheme, config.host, port));
+    throw new StartError(describeListenError(error, scheme, config.host, port));
   }
   return { listeners, engine, why };
 }

@@ -39,12 +39,7 @@ import {
   type RequestLine,
   requestUrl,
 } from "../../http1/mod.ts";
-import {
-  type BodyPart,
-  FileChangedError,
-  type FileIdentity,
-  isFileSlice,
-} from "../../file_body.ts";
+import { FileChangedError, type FileIdentity } from "../../file_body.ts";
 import {
   BodyAbortedError,
   BodyTimeoutError,
@@ -95,6 +90,8 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
   #driving = false;
   #driveAgain = false;
   #spliceIdleMs = 0;
+  /** A file changed under the response being queued (set by acquire, read by sendPlan). */
+  #fileChanged = false;
   readonly #env: { remoteAddr: { hostname: string; port: number; transport: "tcp" } };
 
   /** Wraps the accepted socket `fd` from `remote`. */
@@ -379,17 +376,6 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
 
   /** Writes the head of `plan`, queues its body and flushes; a bad head is a 500. */
   sendPlan(ex: Exchange, plan: ResponsePlan): void {
-    if (plan.parts !== null && !this.#filesCurrent(plan.parts)) {
-      // a file was replaced between the app's stat and now (a live playlist renamed into
-      // place): nothing of this response is queued yet, so a body-less request is answered
-      // again from the new version instead of cutting the connection
-      if (plan.stream !== null) plan.stream.cancel().catch(() => {});
-      if (ex.body === null && ex.retries < MAX_FILE_RETRIES && ex.head !== null) {
-        ex.retries++;
-        dispatch(this, ex, ex.url);
-      } else this.abort();
-      return;
-    }
     let head: number | Uint8Array;
     try {
       head = writeHead(this, plan);
@@ -399,14 +385,18 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
       this.appFailed(ex, error);
       return;
     }
+    const mark = this.#out.length;
+    this.#fileChanged = false;
+    let used = 0;
+    if (typeof head === "number") used = head;
+    else this.#out.push(bytesSegment(head, head.byteLength, "copy"));
+    const queued = queueBody(this, plan, used, this.#out, ex.files);
+    if (!queued && this.#fileChanged && this.#answerAgain(ex, mark)) return;
     ex.responded = true;
     ex.status = plan.status;
     ex.keepAlive = plan.keepAlive;
     this.ctx.metrics?.countRequest(plan.status);
-    let used = 0;
-    if (typeof head === "number") used = head;
-    else this.#out.push(bytesSegment(head, head.byteLength, "copy"));
-    if (!queueBody(this, plan, used, this.#out, ex.files)) {
+    if (!queued) {
       this.abort();
       return;
     }
@@ -414,20 +404,18 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
   }
 
   /**
-   * True when every file of `parts` is still the version its slice describes. The fds stay in
-   * the file cache, so queueing the body right after finds the same versions without a syscall.
+   * A file was replaced between the app's stat and its open here (a live playlist renamed into
+   * place). Nothing of this response has been sent (its segments start at `mark` in the output
+   * queue), so a body-less request is dropped from the queue and answered again from the new
+   * version instead of cutting the connection; false when it cannot be.
    */
-  #filesCurrent(parts: readonly BodyPart[]): boolean {
-    const files = this.ctx.files;
-    for (const part of parts) {
-      if (!isFileSlice(part) || part.length === 0) continue;
-      try {
-        files.release(files.acquire(part.path, part.identity, this.ctx.now()));
-      } catch (error) {
-        if (error instanceof FileChangedError) return false;
-        return true; // any other failure is reported where the body is queued
-      }
-    }
+  #answerAgain(ex: Exchange, mark: number): boolean {
+    if (ex.body !== null || ex.head === null || ex.retries >= MAX_FILE_RETRIES) return false;
+    this.#out.length = mark;
+    for (const file of ex.files) this.ctx.files.release(file);
+    ex.files.length = 0;
+    ex.retries++;
+    dispatch(this, ex, ex.url);
     return true;
   }
 
@@ -450,7 +438,13 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
 
   /** An open file for a slice, from the server's cache. */
   acquire(part: { path: string; identity: FileIdentity }): OpenFile {
-    return this.ctx.files.acquire(part.path, part.identity, this.ctx.now());
+    try {
+      return this.ctx.files.acquire(part.path, part.identity, this.ctx.now());
+    } catch (error) {
+      // seen by sendPlan, which may answer the request again (see #answerAgain)
+      if (error instanceof FileChangedError) this.#fileChanged = true;
+      throw error;
+    }
   }
 
   /** pread(2) of `buf.byteLength` bytes at `offset`. */

@@ -17,7 +17,8 @@
  *
  * @module
  */
-import { CliError, type Config, listenUrl } from "../../config.ts";
+import { CliError, type Config } from "../../config.ts";
+import { describeListenError } from "../../listeners.ts";
 import { availableCpus } from "./cpus.ts";
 import { workerArgs } from "./command.ts";
 import { MetricsTable } from "./metrics_table.ts";
@@ -223,15 +224,8 @@ export class Supervisor {
     } catch (error) {
       const scheme = this.#reserved.length === 0 ? "http" : "https";
       const port = scheme === "http" ? this.#config.port : this.#config.tlsPort!;
-      const url = listenUrl(scheme, this.#config.host, port);
-      const what = error instanceof Deno.errors.AddrInUse
-        ? "address already in use"
-        : error instanceof Deno.errors.AddrNotAvailable
-        ? "address not available on this machine"
-        : error instanceof Error
-        ? error.message
-        : String(error);
-      this.#error(`cannot listen on ${url}: ${what}`);
+      // the same line a single process prints for the same failure
+      this.#error(describeListenError(error, scheme, this.#config.host, port));
       return 2;
     }
     // Start-up lines are held back: on failure every worker would say the same thing once.
