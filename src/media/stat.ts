@@ -14,6 +14,16 @@
  * ETags therefore differ between a process with FFI and one without; within one process (both
  * engines run the same app) they are stable.
  *
+ * A server may open a *stat window* ({@linkcode openStatWindow}) around a stretch of synchronous
+ * work that answers requests it has already read: inside it, one stat per path is shared by
+ * every request. The zero-copy engine reads all ready sockets of a batch first and answers their
+ * file requests afterwards, in one window, so 32 clients reading the same file cost one `statx`
+ * per batch instead of 32. It cannot serve a stale version to anyone who could know better: each
+ * request in the window was received before the stat it is answered from was taken (the engine
+ * calls {@linkcode statsMayHaveChanged} after every socket read that returns data), so any change
+ * a client saw happen before it sent its request is visible, as with a stat per request. A
+ * version mismatch found later (the open finds another file) also empties the window.
+ *
  * @module
  */
 import type { FileIdentity } from "../file_body.ts";
@@ -45,8 +55,35 @@ function chooseSource(): "statx" | "deno" {
   }
 }
 
+/** Stat results shared inside the open window, by path (null: missing or not stat-able). */
+const shared = new Map<string, FileStat | null>();
+let windowOpen = false;
+
+/** Opens a stat window: until {@linkcode closeStatWindow}, each path is stat'ed once. */
+export function openStatWindow(): void {
+  windowOpen = true;
+}
+
+/** Closes the stat window and forgets what it shared. */
+export function closeStatWindow(): void {
+  windowOpen = false;
+  if (shared.size > 0) shared.clear();
+}
+
+/** New requests were read, or a file was found changed: stats taken so far are not shared. */
+export function statsMayHaveChanged(): void {
+  if (shared.size > 0) shared.clear();
+}
+
 /** Stats `path` (following symlinks); returns null when it does not exist or cannot be stat'ed. */
 export function statFile(path: string): FileStat | null {
+  if (windowOpen) {
+    const hit = shared.get(path);
+    if (hit !== undefined) return hit;
+    const stat = STAT_SOURCE === "statx" ? statWithStatx(path) : statWithDeno(path);
+    shared.set(path, stat);
+    return stat;
+  }
   return STAT_SOURCE === "statx" ? statWithStatx(path) : statWithDeno(path);
 }
 

@@ -40,22 +40,33 @@ export interface BridgeHost {
 export function dispatch(host: BridgeHost, ex: Exchange, url: string): void {
   const ctx = host.ctx;
   const head = ex.head!;
-  const route = ctx.fileRoute;
-  if (route !== undefined && ex.body === null && head.target.charCodeAt(0) === 0x2f) {
-    let answer: EntityResponse | null;
-    try {
-      answer = route.answer(ex);
-    } catch (error) {
-      host.appFailed(ex, error);
-      return;
-    }
-    if (answer !== null) {
-      const prepared = answer;
-      // joins the batch's writes, as a synchronous app response does (see below)
-      ctx.loop.afterEvents(() => answerSafely(host, ex, prepared));
-      return;
-    }
+  if (ctx.fileRoute !== undefined && ex.body === null && head.target.charCodeAt(0) === 0x2f) {
+    // answered once the batch's reads are done, with its writes: the batch's requests for one
+    // file share one stat (EpollLoop.afterEvents; src/media/stat.ts, stat windows)
+    ctx.loop.afterEvents(() => answerFromRoute(host, ex, url));
+    return;
   }
+  fetchFromApp(host, ex, url);
+}
+
+/** Asks the file route for `ex`; what it does not answer goes to the app. */
+function answerFromRoute(host: BridgeHost, ex: Exchange, url: string): void {
+  if (!host.isCurrent(ex) || ex.responded) return;
+  let answer: EntityResponse | null;
+  try {
+    answer = host.ctx.fileRoute!.answer(ex);
+  } catch (error) {
+    host.appFailed(ex, error);
+    return;
+  }
+  if (answer === null) fetchFromApp(host, ex, url);
+  else answerSafely(host, ex, answer);
+}
+
+/** Hands `ex` to `app.fetch` with a lazily materialised `Request`. */
+function fetchFromApp(host: BridgeHost, ex: Exchange, url: string): void {
+  const ctx = host.ctx;
+  const head = ex.head!;
   const request = createRequest({
     method: head.method,
     url,

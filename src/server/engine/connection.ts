@@ -40,6 +40,7 @@ import {
   requestUrl,
 } from "../../http1/mod.ts";
 import { FileChangedError, type FileIdentity } from "../../file_body.ts";
+import { statsMayHaveChanged } from "../../media/stat.ts";
 import {
   BodyAbortedError,
   BodyTimeoutError,
@@ -239,6 +240,8 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
       this.#onEof();
       return false;
     }
+    // stats shared by the requests answered so far predate these bytes (src/media/stat.ts)
+    statsMayHaveChanged();
     // edge-triggered: a short read drained the socket, and bytes arriving later raise a new
     // edge; skipping the read that would only say EAGAIN saves a syscall per request
     if (!this.#rdhup && n < buf.byteLength) this.#readable = false;
@@ -441,8 +444,11 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
     try {
       return this.ctx.files.acquire(part.path, part.identity, this.ctx.now());
     } catch (error) {
-      // seen by sendPlan, which may answer the request again (see #answerAgain)
-      if (error instanceof FileChangedError) this.#fileChanged = true;
+      // seen by sendPlan, which may answer the request again (see #answerAgain) from a fresh stat
+      if (error instanceof FileChangedError) {
+        this.#fileChanged = true;
+        statsMayHaveChanged();
+      }
       throw error;
     }
   }

@@ -26,6 +26,8 @@ export interface OpenFile {
 
 interface Entry extends OpenFile {
   readonly path: string;
+  /** The identity object last found to match (identities are shared per file version). */
+  matched: FileIdentity | null;
   refs: number;
   lastUsed: number;
   /** Still the map's entry for its path (else closed when the last user releases it). */
@@ -57,12 +59,16 @@ export class FileCache {
    */
   acquire(path: string, identity: FileIdentity, now: number): OpenFile {
     const hit = this.#entries.get(path);
-    if (hit !== undefined && sameIdentity(hit.stat, identity)) {
+    if (hit !== undefined && (hit.matched === identity || sameIdentity(hit.stat, identity))) {
+      hit.matched = identity;
       hit.refs++;
-      hit.lastUsed = now;
-      // move to the back: Map iteration order is the LRU order
-      this.#entries.delete(path);
-      this.#entries.set(path, hit);
+      // move to the back (Map iteration order is the LRU order), at most once per ms: a file
+      // read by every request of a batch is moved once
+      if (hit.lastUsed !== now) {
+        hit.lastUsed = now;
+        this.#entries.delete(path);
+        this.#entries.set(path, hit);
+      }
       return hit;
     }
     const entry = this.#open(path, now);
@@ -117,7 +123,7 @@ export class FileCache {
       throw new Error(`not a regular file: ${path}`);
     }
     this.openCount++;
-    return { fd, stat, path, refs: 1, lastUsed: now, cached: false };
+    return { fd, stat, path, matched: null, refs: 1, lastUsed: now, cached: false };
   }
 
   #uncache(entry: Entry): void {

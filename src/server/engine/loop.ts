@@ -75,6 +75,11 @@ export interface EpollLoopOptions {
   readonly jsPending?: () => boolean;
   /** Called when a handler throws; the loop keeps running. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Brackets the run of a batch's {@linkcode EpollLoop.afterEvents} tasks, which only answer
+   * requests already read (the engine opens a stat window there: src/media/stat.ts).
+   */
+  readonly afterEventsPhase?: { begin(): void; end(): void };
 }
 
 /** An epoll instance driving registered handlers, cooperating with the JS event loop. */
@@ -98,6 +103,7 @@ export class EpollLoop {
   /** The last blocking wait returned events (else the next wait goes off-thread). */
   #blockPaid = true;
   readonly #onError: (error: unknown) => void;
+  readonly #phase: { begin(): void; end(): void } | undefined;
   #deferred: (() => void)[] = [];
   #afterEvents: (() => void)[] = [];
   #dispatching = false;
@@ -116,6 +122,7 @@ export class EpollLoop {
     this.#spinMs = options.spinMs ?? SETTINGS.spinMs.default;
     this.#blockMs = options.blockMs ?? SETTINGS.blockMs.default;
     this.#jsPending = options.jsPending ?? (() => false);
+    this.#phase = options.afterEventsPhase;
     this.#onError = options.onError ??
       ((error) => console.error("zerocast engine: handler error:", error));
     this.#syncEvents = new Uint8Array(this.#maxEvents * EPOLL_EVENT_SIZE);
@@ -309,16 +316,26 @@ export class EpollLoop {
     if (this.#afterEvents.length > 0) {
       const tasks = this.#afterEvents;
       this.#afterEvents = [];
-      this.#run(tasks);
+      const phase = this.#phase;
+      if (phase === undefined) this.#run(tasks);
+      else {
+        phase.begin();
+        try {
+          this.#run(tasks);
+        } finally {
+          phase.end();
+        }
+      }
     }
   }
 
   /**
    * Runs `task` once every event of the batch being dispatched has been handled, or at once
-   * when no batch is being dispatched. The engine sends responses through this: all reads of a
-   * batch first, then all writes back to back, so a client woken by the first response is
-   * usually still awake for the next ones (a wake-up of a sleeping peer is paid by the sender,
-   * in the send syscall).
+   * when no batch is being dispatched. The engine answers and sends through this: all reads of
+   * a batch first, then all answers and writes back to back, so requests for the same file
+   * share one stat (see `afterEventsPhase`) and a client woken by the first response is usually
+   * still awake for the next ones (a wake-up of a sleeping peer is paid by the sender, in the
+   * send syscall).
    */
   afterEvents(task: () => void): void {
     if (this.#dispatching) this.#afterEvents.push(task);

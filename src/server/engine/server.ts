@@ -36,6 +36,7 @@ import { type ListenSocket, listenTcp } from "./listener.ts";
 import { EpollLoop } from "./loop.ts";
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from "./options.ts";
 import { SocketToFileSplicer } from "./splice.ts";
+import { closeStatWindow, openStatWindow } from "../../media/stat.ts";
 
 /** Events every client socket is registered for, once (edge-triggered: no later epoll_ctl). */
 const CONNECTION_EVENTS = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
@@ -109,6 +110,7 @@ export class EngineServer implements EngineContext {
         spinMs: this.options.spinMs,
         blockMs: this.options.blockMs,
         jsPending: () => this.pendingJs > 0,
+        afterEventsPhase: { begin: openStatWindow, end: closeStatWindow },
       });
       this.loop.add(this.listener.fd, EPOLLIN | EPOLLET, {
         onEpollEvent: () => {
