@@ -36,6 +36,11 @@ export interface Entity extends Validators {
   readonly contentType: string;
   /** The bytes `[offset, offset + length)` as body parts. */
   parts(offset: number, length: number): readonly BodyPart[];
+  /**
+   * True when `etag`, `lastModified` and `contentType` are known to be valid field values (RFC
+   * 9110 §5.5), e.g. made from numbers and the MIME table; else a serializer checks them.
+   */
+  readonly fieldsChecked?: boolean;
 }
 
 /** A response in an object of ours: what a server writes, or turns into a `Response`. */
@@ -53,6 +58,11 @@ export interface EntityResponse {
   readonly body: readonly BodyPart[] | Uint8Array | null;
   /** Bytes read per pull when the body is streamed rather than sent with sendfile. */
   readonly chunkSize?: number;
+  /**
+   * Every field name is a lower-case token and every value valid (RFC 9110 §5.1, §5.5), so a
+   * serializer need not check them again (set by {@linkcode answerEntity} for checked entities).
+   */
+  readonly fieldsChecked?: boolean;
 }
 
 /** Options of {@linkcode answerEntity}, prepared once with {@linkcode prepareFields}. */
@@ -168,9 +178,11 @@ export function answerEntity(
   );
   if (plan.cacheControl !== undefined) fields.push(["cache-control", plan.cacheControl]);
 
+  // base and cache-control were checked by prepareFields, the rest is made here from numbers
+  const checked = entity.fieldsChecked === true;
   const outcome = evaluatePreconditions(headers, method, entity);
-  if (outcome === "not-modified") return bodyless(304, fields, null);
-  if (outcome === "precondition-failed") return bodyless(412, base, null);
+  if (outcome === "not-modified") return bodyless(304, fields, null, checked);
+  if (outcome === "precondition-failed") return bodyless(412, base, null, checked);
 
   const contentType = plan.contentType ?? entity.contentType;
   const isHead = method === "HEAD";
@@ -183,7 +195,7 @@ export function answerEntity(
 
   if (range.kind === "unsatisfiable") {
     fields.push(["content-range", `bytes */${size}`]);
-    return bodyless(416, fields, null);
+    return bodyless(416, fields, null, checked);
   }
   if (range.kind === "satisfiable" && range.ranges.length > 1) {
     const multipart = multipartParts(entity, range.ranges, contentType);
@@ -194,6 +206,7 @@ export function answerEntity(
       contentLength: multipart.byteLength,
       body: isHead ? null : multipart.parts,
       chunkSize: plan.chunkSize,
+      fieldsChecked: checked,
     };
   }
   let status = 200;
@@ -213,6 +226,7 @@ export function answerEntity(
     contentLength: length,
     body: isHead ? null : entity.parts(offset, length),
     chunkSize: plan.chunkSize,
+    fieldsChecked: checked,
   };
 }
 
@@ -220,8 +234,9 @@ function bodyless(
   status: number,
   fields: readonly HeaderPair[],
   contentLength: number | null,
+  fieldsChecked = false,
 ): EntityResponse {
-  return { status, fields, contentLength, body: null };
+  return { status, fields, contentLength, body: null, fieldsChecked };
 }
 
 const encoder = new TextEncoder();

@@ -28,6 +28,8 @@ export class FileEntity implements Entity {
   readonly lastModified: string;
   /** Content-Type by extension. */
   readonly contentType: string;
+  /** The three values above are made from numbers, a date and the MIME table: always valid. */
+  readonly fieldsChecked = true;
 
   /** The entity of the file at `path` (real, symlink-free) as `stat` describes it. */
   constructor(readonly path: string, readonly identity: FileIdentity, mtimeMs: number) {

@@ -163,3 +163,33 @@ Deno.test("output plan: a field with a line break cannot be written (header inje
   );
   assert.throws(() => writeHead(deps, name), TypeError);
 });
+
+Deno.test("output plan: entity values are checked unless the entity vouches for them", () => {
+  const deps = new Deps(0);
+  const decoder = new TextDecoder();
+  // heads compared with the Date line masked (a second may tick between two writes)
+  const text = (n: number | Uint8Array) =>
+    decoder.decode(deps.staging.subarray(0, n as number)).replace(/date: [^\r]*/, "date: -");
+  // an entity whose Content-Type came from elsewhere (e.g. a packaged file) and is not vouched
+  // for: the serializer checks it, and a line break in it cannot reach the wire
+  const bad: Entity = { ...entity, contentType: "video/mp4\r\nx-injected: 1" };
+  const badAnswer = answerEntity("GET", header(), bad, fields);
+  assert.equal(badAnswer.fieldsChecked, false);
+  assert.throws(() => writeHead(deps, planAnswer(badAnswer, request)), TypeError);
+  // a file entity vouches for its values (numbers, a date, the MIME table): checks are skipped,
+  // and the head is byte for byte the one the checked path writes
+  const good = answerEntity("GET", header("bytes=0-9"), { ...entity, fieldsChecked: true }, fields);
+  assert.equal(good.fieldsChecked, true);
+  const fast = writeHead(deps, planAnswer(good, request));
+  assert.equal(typeof fast, "number");
+  const fastText = text(fast);
+  const slow = writeHead(deps, planAnswer({ ...good, fieldsChecked: false }, request));
+  assert.equal(text(slow), fastText);
+  assert.match(fastText, /^HTTP\/1\.1 206 Partial Content\r\n/);
+  // framing fields are still the serializer's own even for vouched-for fields
+  const framing = writeHead(
+    deps,
+    planAnswer({ ...good, fields: [...good.fields, ["content-length", "1"]] }, request),
+  );
+  assert.equal(text(framing), fastText);
+});

@@ -116,6 +116,7 @@ export function planAnswer(answer: EntityResponse, request: RequestSide): Respon
     contentLength: contentLengthFor(status, isHead, appLength, false, knownLength),
     chunked: true,
     head: isHead,
+    fieldsChecked: answer.fieldsChecked === true,
   };
   const keepAlive = responseKeepsAlive(status, head);
   if (isHead || isBodylessStatus(status) || body === null) {
