@@ -13,6 +13,7 @@ import { BodyAbortedError } from "../../request_body.ts";
 import type { EngineContext } from "./context.ts";
 import type { Exchange } from "./exchange.ts";
 import { createRequest } from "./request.ts";
+import { requestUrl } from "../../http1/mod.ts";
 import { planAnswer, planResponse, type ResponsePlan } from "./response_plan.ts";
 
 /** Bytes of an unread request body the engine reads and drops to keep a connection alive. */
@@ -36,21 +37,21 @@ export interface BridgeHost {
   readonly clientGone: boolean;
 }
 
-/** Hands `ex` (request URL `url`) to the file route or the app. */
-export function dispatch(host: BridgeHost, ex: Exchange, url: string): void {
+/** Hands `ex` to the file route or the app. */
+export function dispatch(host: BridgeHost, ex: Exchange): void {
   const ctx = host.ctx;
   const head = ex.head!;
   if (ctx.fileRoute !== undefined && ex.body === null && head.target.charCodeAt(0) === 0x2f) {
     // answered once the batch's reads are done, with its writes: the batch's requests for one
     // file share one stat (EpollLoop.afterEvents; src/media/stat.ts, stat windows)
-    ctx.loop.afterEvents(() => answerFromRoute(host, ex, url));
+    ctx.loop.afterEvents(() => answerFromRoute(host, ex));
     return;
   }
-  fetchFromApp(host, ex, url);
+  fetchFromApp(host, ex);
 }
 
 /** Asks the file route for `ex`; what it does not answer goes to the app. */
-function answerFromRoute(host: BridgeHost, ex: Exchange, url: string): void {
+function answerFromRoute(host: BridgeHost, ex: Exchange): void {
   if (!host.isCurrent(ex) || ex.responded) return;
   let answer: EntityResponse | null;
   try {
@@ -59,14 +60,17 @@ function answerFromRoute(host: BridgeHost, ex: Exchange, url: string): void {
     host.appFailed(ex, error);
     return;
   }
-  if (answer === null) fetchFromApp(host, ex, url);
+  if (answer === null) fetchFromApp(host, ex);
   else answerSafely(host, ex, answer);
 }
 
 /** Hands `ex` to `app.fetch` with a lazily materialised `Request`. */
-function fetchFromApp(host: BridgeHost, ex: Exchange, url: string): void {
+function fetchFromApp(host: BridgeHost, ex: Exchange): void {
   const ctx = host.ctx;
   const head = ex.head!;
+  // one URL for every consumer: never an empty authority, path as sent (RFC 9112 §3.2-§3.3);
+  // made only here, the file route reads the raw target
+  const url = ex.url ||= requestUrl(head.requestTarget, head.host, ctx.localHost);
   const request = createRequest({
     method: head.method,
     url,

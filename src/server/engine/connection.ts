@@ -37,7 +37,6 @@ import {
   peekRequestLine,
   type RequestHead,
   type RequestLine,
-  requestUrl,
 } from "../../http1/mod.ts";
 import { FileChangedError, type FileIdentity } from "../../file_body.ts";
 import { statsMayHaveChanged } from "../../media/stat.ts";
@@ -327,8 +326,6 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
     const ex = new Exchange(head);
     this.#exchange = ex;
     this.wait.on("exchange");
-    // one URL for every consumer: never an empty authority, path as sent (RFC 9112 §3.2-§3.3)
-    const url = requestUrl(head.requestTarget, head.host, ctx.localHost);
     const length = head.contentLength ?? 0;
     if (head.chunked || length > 0) {
       if (length > ctx.options.maxBodyBytes) {
@@ -343,8 +340,7 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
       );
       this.wait.on("body-wait");
     }
-    ex.url = url;
-    dispatch(this, ex, url);
+    dispatch(this, ex);
   }
 
   // ---- BridgeHost ----------------------------------------------------------------------------
@@ -418,7 +414,7 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
     for (const file of ex.files) this.ctx.files.release(file);
     ex.files.length = 0;
     ex.retries++;
-    dispatch(this, ex, ex.url);
+    dispatch(this, ex);
     return true;
   }
 

@@ -28,7 +28,7 @@ export class Exchange implements FileRouteRequest {
   readonly files: OpenFile[] = [];
   /** When the request head was complete (`performance.now()`), for the log's duration. */
   readonly start: number = performance.now();
-  /** The URL the app sees (set when the exchange is dispatched; kept to answer it again). */
+  /** The URL the app sees ("" until the exchange first goes to `app.fetch`). */
   url = "";
   /** Times the exchange was answered again because a file changed under its response. */
   retries = 0;

@@ -51,30 +51,29 @@ export function queueBody(
 ): boolean {
   const staging = deps.staging;
   const headLength = used;
-  const staged = () => {
-    if (used > 0) out.push(bytesSegment(staging.subarray(0, used), headLength, "copy", true));
-    used = 0;
-  };
   const bytes = plan.bytes;
   if (bytes !== null) {
     if (typeof bytes === "string") {
       const result = deps.encoder.encodeInto(bytes, staging.subarray(used));
       if (result.read === bytes.length) used += result.written;
       else {
-        staged();
+        pushHead(out, staging, used, headLength);
+        used = 0;
         out.push(bytesSegment(deps.encoder.encode(bytes), 0, "copy"));
       }
     } else if (used + bytes.byteLength <= staging.byteLength) {
       staging.set(bytes, used);
       used += bytes.byteLength;
     } else {
-      staged();
+      pushHead(out, staging, used, headLength);
+      used = 0;
       out.push(bytesSegment(bytes, 0, "copy"));
     }
   } else if (plan.parts !== null) {
     return queueFileParts(deps, plan.parts, used, out, files);
   } else if (plan.stream !== null) {
-    staged();
+    pushHead(out, staging, used, headLength);
+    used = 0;
     out.push({
       kind: Seg.Stream,
       reader: plan.stream.getReader(),
@@ -83,8 +82,31 @@ export function queueBody(
       reading: false,
     });
   }
-  staged();
+  pushHead(out, staging, used, headLength);
   return true;
+}
+
+/** Queues staging[0, used) (a head of `headLength` bytes, then body bytes) as a shared view. */
+function pushHead(out: Segment[], staging: Uint8Array, used: number, headLength: number): void {
+  if (used > 0) out.push(bytesSegment(staging.subarray(0, used), headLength, "copy", true));
+}
+
+/**
+ * Queues staging[base, used) (body bytes from `bodyStart` on): only a first segment may stay a
+ * view of the shared staging buffer (the connection copies what it could not send), later ones
+ * are copies.
+ */
+function pushStaged(
+  out: Segment[],
+  staging: Uint8Array,
+  base: number,
+  used: number,
+  bodyStart: number,
+): void {
+  if (used === base) return;
+  const shared = base === 0 && out.length === 0;
+  const buf = shared ? staging.subarray(0, used) : staging.slice(base, used);
+  out.push(bytesSegment(buf, Math.max(0, bodyStart - base), "copy", shared));
 }
 
 /** Queues file body parts after staging[0, used) (see {@linkcode queueBody}). */
@@ -100,16 +122,8 @@ function queueFileParts(
   let total = 0;
   for (const part of parts) total += isFileSlice(part) ? part.length : part.byteLength;
   const preadAll = total <= deps.preadThreshold && used + total <= staging.byteLength;
-  // staging[base, used) is not queued yet; only a first segment may stay a view of the shared
-  // staging buffer (the connection copies what it could not send), later ones are copies
+  // staging[base, used) is not queued yet
   let base = 0;
-  const pushStaged = () => {
-    if (used === base) return;
-    const shared = base === 0 && out.length === 0;
-    const buf = shared ? staging.subarray(0, used) : staging.slice(base, used);
-    out.push(bytesSegment(buf, Math.max(0, bodyStart - base), "copy", shared));
-    base = used;
-  };
   for (const part of parts) {
     if (!isFileSlice(part)) {
       if (part.byteLength === 0) continue;
@@ -117,7 +131,8 @@ function queueFileParts(
         staging.set(part, used);
         used += part.byteLength;
       } else {
-        pushStaged();
+        pushStaged(out, staging, base, used, bodyStart);
+        base = used;
         out.push(bytesSegment(part, 0, "copy"));
       }
       continue;
@@ -140,9 +155,10 @@ function queueFileParts(
       used += n;
       continue;
     }
-    pushStaged();
+    pushStaged(out, staging, base, used, bodyStart);
+    base = used;
     out.push({ kind: Seg.File, file, pos: part.offset, end: part.offset + part.length });
   }
-  pushStaged();
+  pushStaged(out, staging, base, used, bodyStart);
   return true;
 }
