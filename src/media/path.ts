@@ -122,6 +122,7 @@ export class MediaPathResolver {
   readonly #rootPrefix: string;
   readonly #mount: string;
   readonly #realPaths = new Map<string, { real: string; dev: number; ino: number }>();
+  readonly #lexicalPaths = new Map<string, string | PathError>();
 
   /**
    * `root` must be an absolute real path (symlink-free). `mount` is the raw URL prefix that maps
@@ -171,8 +172,21 @@ export class MediaPathResolver {
     return { kind: "ok", path: real.path, stat: realStat };
   }
 
-  /** The validated lexical path under the root, or the error it earns. */
+  /**
+   * The validated lexical path under the root, or the error it earns; remembered per raw path
+   * (a pure function of it: decoding and checks cost more than the lookup).
+   */
   #lexical(rawPath: string): string | PathError {
+    let lexical = this.#lexicalPaths.get(rawPath);
+    if (lexical === undefined) {
+      lexical = this.#lexicalOf(rawPath);
+      if (this.#lexicalPaths.size >= REAL_PATH_CACHE_ENTRIES) this.#lexicalPaths.clear();
+      this.#lexicalPaths.set(rawPath, lexical);
+    }
+    return lexical;
+  }
+
+  #lexicalOf(rawPath: string): string | PathError {
     if (!rawPath.startsWith(this.#mount)) return NOT_FOUND;
     const rest = rawPath.slice(this.#mount.length);
     if (rest === "") return NOT_FOUND; // the root directory itself

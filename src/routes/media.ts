@@ -112,11 +112,14 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
         ? textResponse(400, "bad request\n", cors)
         : textResponse(404, "not found\n", cors);
     }
-    const playlist = PLAYLIST.test(resolved.path);
+    const path = resolved.path;
+    // the regular expression only for names ending like .m3u8 / .mpd (most requests are not)
+    const last = path.charCodeAt(path.length - 1);
+    const playlist = (last === 0x38 || last === 0x64 || last === 0x44) && PLAYLIST.test(path);
     return fileAnswer(
       method,
       headers,
-      resolved.path,
+      path,
       resolved.stat,
       playlist ? playlistOptions : fileOptions,
     );
