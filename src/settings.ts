@@ -599,6 +599,14 @@ export const SETTINGS = {
     max: 1_000,
     help: "how long the loop keeps polling after the last event before it waits off-thread",
   },
+  syncRounds: {
+    layer: "engine",
+    kind: "number",
+    default: 4,
+    min: 1,
+    max: 64,
+    help: "polls in a row, each finding events, before the loop yields to the JS event loop",
+  },
   blockMs: {
     layer: "engine",
     kind: "number",

@@ -72,6 +72,13 @@ export interface EngineOptions extends CommonServerOptions {
    * timers and other async work (the TLS server) run up to this much late.
    */
   readonly blockMs?: number;
+  /**
+   * Under load, polls in a row (each finding events) before the loop yields to the JS event
+   * loop (default 4; 1 = after every batch). A turn of the event loop costs about as much as a
+   * dozen 64 KiB range requests; while no app promise, stream read or deferred write waits for
+   * one, polling again at once saves it. Timers run at most this many batches late.
+   */
+  readonly syncRounds?: number;
 }
 
 /** Every engine setting with its default filled in (the engine and server rows of the table). */

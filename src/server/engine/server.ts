@@ -108,6 +108,7 @@ export class EngineServer implements EngineContext {
       this.loop = loop = new EpollLoop({
         onError: (error) => this.onError(error),
         spinMs: this.options.spinMs,
+        syncRounds: this.options.syncRounds,
         blockMs: this.options.blockMs,
         jsPending: () => this.pendingJs > 0,
         afterEventsPhase: { begin: openStatWindow, end: closeStatWindow },
