@@ -1,6 +1,12 @@
 /** `statFile`: nanosecond mtimes through statx when FFI is allowed, Deno.statSync otherwise. */
 import assert from "node:assert/strict";
-import { STAT_SOURCE, statFile } from "../src/media/stat.ts";
+import {
+  closeStatWindow,
+  openStatWindow,
+  STAT_SOURCE,
+  statFile,
+  statsMayHaveChanged,
+} from "../src/media/stat.ts";
 import { strongEtag } from "../src/media/etag.ts";
 
 async function touch(path: string, stamp: string) {
@@ -62,6 +68,39 @@ Deno.test("stat: without --allow-ffi the app still works, on Deno.statSync (ms m
       "1767225600123000000",
       3,
     ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("stat window: one stat per path while open; new input or closing ends the sharing", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/live.m3u8`;
+  try {
+    await Deno.writeTextFile(file, "v1");
+    // outside a window every call stats afresh
+    const outside = statFile(file)!;
+    assert.notEqual(statFile(file), outside);
+    openStatWindow();
+    try {
+      const shared = statFile(file)!;
+      assert.equal(statFile(file), shared, "shared inside the window");
+      assert.equal(statFile(`${dir}/missing`), null);
+      // a change inside the window is not seen by requests read before it...
+      await Deno.writeTextFile(`${file}.tmp`, "version 2");
+      await Deno.rename(`${file}.tmp`, file);
+      assert.equal(statFile(file), shared);
+      // ...but new input (a socket read) or a version mismatch at open ends the sharing
+      statsMayHaveChanged();
+      const fresh = statFile(file)!;
+      assert.notEqual(fresh.identity.ino, shared.identity.ino);
+      assert.equal(fresh.identity.size, 9);
+      assert.equal(statFile(file), fresh);
+    } finally {
+      closeStatWindow();
+    }
+    await Deno.writeTextFile(file, "v3");
+    assert.equal(statFile(file)!.identity.size, 2, "after the window, stats are fresh again");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
