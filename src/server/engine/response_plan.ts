@@ -15,7 +15,7 @@ import {
 } from "../../http1/mod.ts";
 import { type BodyPart, type FileBody, isFileBody } from "../../file_body.ts";
 import type { EntityResponse } from "../../entity.ts";
-import { headerList, staticBody } from "./response_internals.ts";
+import { headerList, peekResponse, staticBody } from "./response_internals.ts";
 
 /** What the request side contributes to the response head. */
 export interface RequestSide {
@@ -147,7 +147,10 @@ export function planResponse(response: Response, request: RequestSide): Response
   const status = response.status;
   const isHead = request.method === "HEAD";
   const bodyless = isBodylessStatus(status);
-  const fields = responseFields(response);
+  // a fresh Response (e.g. Hono's c.text()) is read as it is, without Deno building its
+  // Headers and inner body first
+  const peeked = peekResponse(response);
+  const fields = peeked !== undefined ? peeked.fields : responseFields(response);
   let appLength = -1;
   let appClose = false;
   for (let i = 0; i < fields.length; i++) {
@@ -158,7 +161,7 @@ export function planResponse(response: Response, request: RequestSide): Response
       appClose = hasClose(fields[i][1]);
     }
   }
-  let fixed = staticBody(response);
+  let fixed = peeked !== undefined ? peeked.body : staticBody(response);
   let parts: readonly BodyPart[] | null = null;
   let fileBody: FileBody | null = null;
   let stream: ReadableStream<Uint8Array> | null = null;
