@@ -175,7 +175,7 @@ Deno.test({
     const root = await Deno.makeTempDir({ prefix: "zerocast-idle-" });
     const child = new Deno.Command(Deno.execPath(), {
       args: [
-        ...["run", "--v8-flags=--expose-gc", "--allow-all"],
+        ...["run", "--v8-flags=--expose-gc,--min-semi-space-size=4", "--allow-all"],
         new URL("../main.ts", import.meta.url).pathname,
         ...["--host", "127.0.0.1", "--port", "0", "--root", root, "--workers", "1", "--quiet"],
       ],

@@ -15,7 +15,7 @@ const MAIN = `${REPO}main.ts`;
  * The V8 flag `deno task serve` passes (see README "Memory"): zerocast gives memory back when
  * traffic stops with a memory-reducing GC, which needs it. Workers inherit it.
  */
-const ZEROCAST_V8_FLAGS = "--v8-flags=--expose-gc";
+const ZEROCAST_V8_FLAGS = "--v8-flags=--expose-gc,--min-semi-space-size=4";
 const ADAPTER = `${REPO}src/server/adapter.ts`;
 const DENO_STREAM_PEER = new URL("../peers/deno_stream_server.ts", import.meta.url).pathname;
 const DENO_APP_PEER = new URL("../peers/deno_app_server.ts", import.meta.url).pathname;
