@@ -14,7 +14,9 @@
  * - when it has not moved for `quietMs` and the resident set grew by at least `minGrowthBytes`
  *   since the last release, it runs one memory-reducing full GC (V8 shrinks the young generation
  *   and compacts the old one; needs `--v8-flags=--expose-gc`, which `deno task serve`, the
- *   benchmarks and the worker processes pass) and `malloc_trim(0)` (glibc), once per quiet spell.
+ *   benchmarks and the worker processes pass, with `--min-semi-space-size=4` so the young
+ *   generation restarts at 4 MiB rather than 1 after it) and `malloc_trim(0)` (glibc), at most
+ *   once a second.
  *
  * The release costs one GC pause (~10-30 ms) when nothing is being served; the growth threshold
  * keeps a trickle of requests from paying it again and again.
