@@ -23,6 +23,11 @@ import { TrustedProxies, withTrustedProxies } from "./src/net/trust_proxy.ts";
 import { type Started, StartError, startListeners } from "./src/listeners.ts";
 import { superviseIfWanted } from "./src/server/workers/supervisor.ts";
 import { type WorkerRuntime, workerRuntime } from "./src/server/workers/worker.ts";
+import {
+  IDLE_RELEASE_GROWTH,
+  metricsActivity,
+  startIdleRelease,
+} from "./src/server/idle_release.ts";
 
 /** Parses the flags; returns the config, or the exit code after printing help or an error. */
 function readConfig(args: string[]): Config | number {
@@ -148,6 +153,13 @@ async function main(args: string[]): Promise<number> {
     console.error(`zerocast: ${error.message}`);
     return 2;
   }
+  // Memory back to the OS when a burst of traffic ends (src/server/idle_release.ts).
+  startIdleRelease(
+    config.idleReleaseMs,
+    IDLE_RELEASE_GROWTH,
+    metricsActivity(metrics),
+    appLifetime.signal,
+  );
   // Signals are handled before anyone is told to connect (a script may stop us right away).
   const stopped = stopOnSignal(started, config.shutdownGraceMs, appLifetime, worker);
   // Only now, with every listener accepting connections.

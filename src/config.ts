@@ -42,6 +42,8 @@ export interface Config {
   readonly cacheControl: string | undefined;
   /** Suppress the access log. */
   readonly quiet: boolean;
+  /** Quiet time (ms) before memory is given back after growth (0 = off; src/server/idle_release.ts). */
+  readonly idleReleaseMs: number;
   /** Engine for plain HTTP. */
   readonly engine: EngineChoice;
   /** Most ranges per request before serving the whole file. */
@@ -373,6 +375,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     cors: v.need("cors"),
     cacheControl: v.get("cacheControl"),
     quiet: v.need("quiet"),
+    idleReleaseMs: v.need("idleReleaseMs"),
     engine: v.need("engine"),
     maxRanges: v.need("maxRanges"),
     segmentDuration: v.need("segmentDuration"),

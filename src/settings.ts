@@ -657,6 +657,17 @@ export const SETTINGS = {
     help:
       "worker processes, each with its own `SO_REUSEPORT` listener and event loop; `auto` = the CPUs this process may use, `1` = one process (see All cores)",
   },
+  idleReleaseMs: {
+    layer: "cli",
+    kind: "int",
+    flag: "idle-release",
+    arg: "MS",
+    default: 100,
+    min: 0,
+    max: MAX_TIMER_MS,
+    help:
+      "after this long without traffic, give memory back once RSS grew 4 MiB (GC with `--v8-flags=--expose-gc`, `malloc_trim`); `0` = off (see Memory)",
+  },
   quiet: {
     layer: "cli",
     kind: "switch",

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { nodeCrypto } from "./node_crypto.ts";
 
 /** Name of the only hash scheme. */
 export const HASH_SCHEME = "pbkdf2-sha256";
@@ -116,7 +116,7 @@ export class BasicAuth {
    */
   check(authorization: string | null): boolean | Promise<boolean> {
     if (authorization === null || authorization.length > 4096) return false;
-    const digest = createHash("sha256").update(authorization, "utf8").digest("hex");
+    const digest = nodeCrypto().createHash("sha256").update(authorization, "utf8").digest("hex");
     if (this.#verified.has(digest)) return true;
     const pending = this.#pending.get(digest);
     if (pending !== undefined) return pending;
@@ -144,8 +144,8 @@ export class BasicAuth {
     const { salt, iterations, hash } = this.#credential;
     // The derivation runs whatever the user name, so timing does not tell names apart.
     const derived = await pbkdf2(password, salt, iterations);
-    const userOk = timingSafeEqual(sha256(user), this.#userDigest);
-    const passwordOk = timingSafeEqual(derived, hash);
+    const userOk = nodeCrypto().timingSafeEqual(sha256(user), this.#userDigest);
+    const passwordOk = nodeCrypto().timingSafeEqual(derived, hash);
     return userOk && passwordOk;
   }
 }
@@ -171,7 +171,7 @@ export function parseAuthorization(
 }
 
 function sha256(text: string): Uint8Array {
-  return createHash("sha256").update(text, "utf8").digest();
+  return nodeCrypto().createHash("sha256").update(text, "utf8").digest();
 }
 
 function fromBase64(text: string): Uint8Array {

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { nodeCrypto } from "./node_crypto.ts";
 
 /** First path segment of a signed URL. */
 export const SIGNED_MOUNT = "/s/";
@@ -60,7 +60,9 @@ export function signKeyBytes(key: string | Uint8Array): Uint8Array {
 
 /** base64url (RFC 4648 §5, no padding) of HMAC-SHA256(key, `${exp}\n${prefix}`). */
 export function signature(key: Uint8Array, exp: string, prefix: string): string {
-  return createHmac("sha256", key).update(`${exp}\n${prefix}`, "utf8").digest("base64url");
+  return nodeCrypto().createHmac("sha256", key).update(`${exp}\n${prefix}`, "utf8").digest(
+    "base64url",
+  );
 }
 
 /**
@@ -89,7 +91,7 @@ export function verifySignedPath(
   // The MAC is checked before the expiry so that both refusals cost the same.
   const expected = new TextEncoder().encode(signature(key, exp, prefix));
   const given = new TextEncoder().encode(sig);
-  const macOk = given.length === expected.length && timingSafeEqual(given, expected);
+  const macOk = given.length === expected.length && nodeCrypto().timingSafeEqual(given, expected);
   if (!macOk || nowSeconds >= Number(exp) || !staysInside(path)) return FORBIDDEN;
   return { kind: "ok", path, prefix };
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { nodeCrypto } from "../auth/node_crypto.ts";
 
 /** Outcome of {@linkcode BearerAuth.check}. */
 export type BearerCheck = "ok" | "missing" | "invalid";
@@ -25,12 +25,12 @@ export class BearerAuth {
     // RFC 9110 §11.1: the auth scheme is case-insensitive; RFC 6750 §2.1: "Bearer" 1*SP token.
     const match = /^bearer +(\S+) *$/i.exec(authorization);
     if (match === null) return "invalid";
-    return timingSafeEqual(sha256(match[1]), this.#expected) ? "ok" : "invalid";
+    return nodeCrypto().timingSafeEqual(sha256(match[1]), this.#expected) ? "ok" : "invalid";
   }
 }
 
 function sha256(text: string): Uint8Array {
-  return createHash("sha256").update(text, "utf8").digest();
+  return nodeCrypto().createHash("sha256").update(text, "utf8").digest();
 }
 
 /** `WWW-Authenticate` value for a 401 (RFC 6750 §3: `invalid_token` when a token was wrong). */

@@ -15,8 +15,6 @@
  *
  * @module
  */
-import { promisify } from "node:util";
-import zlib from "node:zlib";
 import { type FileStat, statFile } from "../media/stat.ts";
 import { identityKey } from "../library/probe_cache.ts";
 
@@ -40,9 +38,6 @@ export interface Asset {
   /** Present once compressed (compression runs once per version). */
   readonly compressed: Promise<readonly AssetEncoding[]>;
 }
-
-const brotli = promisify(zlib.brotliCompress);
-const gzip = promisify(zlib.gzip);
 
 /** Loads and caches assets by name from a fixed map of file paths. */
 export class AssetStore {
@@ -108,6 +103,12 @@ async function load(path: string, stat: FileStat): Promise<Asset | null> {
  * and would stall every connection meanwhile); small ones quality 11.
  */
 async function compress(bytes: Uint8Array, version: string): Promise<AssetEncoding[]> {
+  // loaded on the first asset request, not at start: node:zlib brings up Deno's Node
+  // compatibility layer (README "Memory")
+  const zlib = await import("node:zlib");
+  const { promisify } = await import("node:util");
+  const brotli = promisify(zlib.brotliCompress);
+  const gzip = promisify(zlib.gzip);
   const [br, gz] = await Promise.all([
     brotli(bytes, {
       params: {

@@ -157,6 +157,7 @@ async function startNode(index: number, cfg: ClusterArgs): Promise<{ child: Chil
     Deno.execPath(),
     [
       "run",
+      "--v8-flags=--expose-gc,--min-semi-space-size=4",
       "--allow-net",
       "--allow-read",
       "--allow-write",

@@ -24,6 +24,10 @@ export function denoFlags(): string[] {
     // not Linux, or no read permission for /proc: rebuild from the permissions below
   }
   const flags = ["run", "--no-prompt"];
+  // the idle memory release's GC (src/server/idle_release.ts) is there only with this V8 flag
+  if (typeof (globalThis as { gc?: unknown }).gc === "function") {
+    flags.push("--v8-flags=--expose-gc,--min-semi-space-size=4");
+  }
   for (const name of PERMISSIONS) {
     if (Deno.permissions.querySync({ name }).state === "granted") flags.push(`--allow-${name}`);
   }
