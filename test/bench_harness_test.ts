@@ -340,9 +340,29 @@ Deno.test("targets: judged only on measured numbers, against the best nginx vari
   assert.match(w1.measured, /0\.91× \(vs nginx-nopush-off\)/);
   assert.equal(byTarget.get("W2 req/s ≥ 1.0× nginx")!.status, "met");
   assert.equal(byTarget.get("W1 ≥ 1.3× Bun")!.status, "not measured");
-  assert.equal(byTarget.get("Hono route ≥ 0.9× Deno.serve(app.fetch)")!.status, "not measured");
+  assert.equal(byTarget.get("Hono route ≥ 1.0× Deno.serve(app.fetch)")!.status, "not measured");
   assert.equal(
-    byTarget.get("RSS < 80 MB with 1,000 open connections (fresh server)")!.status,
+    byTarget.get("RSS ≤ 80 MB with 1,000 open connections (fresh server)")!.status,
     "not measured",
   );
+});
+
+Deno.test("harness: RSS targets judge the fresh server (≤ 80 MB) and after the workloads (≤ 100 MB)", () => {
+  const held = (phase: "fresh" | "after load", mb: number) => ({
+    run: 1,
+    server: "zerocast-zero-copy" as const,
+    phase,
+    idleBytes: 1,
+    heldBytes: mb * 1e6,
+    connections: 1000,
+  });
+  const verdicts = new Map(
+    judgeTargets([], [held("fresh", 79.9), held("after load", 100.1)]).map((v) => [v.target, v]),
+  );
+  const fresh = verdicts.get("RSS ≤ 80 MB with 1,000 open connections (fresh server)")!;
+  assert.equal(fresh.status, "met");
+  assert.equal(fresh.measured, "79.9 MB");
+  const loaded = verdicts.get("RSS ≤ 100 MB with 1,000 connections after all workloads")!;
+  assert.equal(loaded.status, "missed");
+  assert.equal(loaded.measured, "100.1 MB");
 });
