@@ -79,6 +79,14 @@ export class Mounts {
     this.all = [this.media, ...this.extra];
   }
 
+  /** The mount whose URL prefix starts the raw URL path `rawPath` (no allocation), if any. */
+  mountFor(rawPath: string): Mount | undefined {
+    for (const mount of this.all) {
+      if (rawPath.startsWith(mount.prefix)) return mount;
+    }
+    return undefined;
+  }
+
   /** The mount whose URL prefix starts `rawPath`, and the raw rest; null when none does. */
   resolveMount(rawPath: string): MountMatch | null {
     for (const mount of this.all) {

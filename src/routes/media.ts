@@ -152,7 +152,7 @@ export function mediaRoutes(options: ResolvedAppOptions): Hono {
       if (method !== "GET" && method !== "HEAD") return null;
       const target = request.target;
       const path = pathOfTarget(target);
-      const mount = mounts.resolveMount(path)?.mount;
+      const mount = mounts.mountFor(path);
       if (mount === undefined) return null;
       const resolved = mount.resolver.resolveFile(path);
       // folder listings and .srt as WebVTT are answered by the app (rare: the file path stays)

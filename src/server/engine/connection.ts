@@ -323,7 +323,7 @@ export class Connection implements EpollHandler, BodySource, SendSink, OutputDep
 
   #startExchange(head: RequestHead): void {
     const ctx = this.ctx;
-    const ex = new Exchange(head);
+    const ex = new Exchange(head, null, ctx.onResponse !== undefined);
     this.#exchange = ex;
     this.wait.on("exchange");
     const length = head.contentLength ?? 0;

@@ -27,7 +27,7 @@ export class Exchange implements FileRouteRequest {
   /** Files acquired for this response, released when it ends. */
   readonly files: OpenFile[] = [];
   /** When the request head was complete (`performance.now()`), for the log's duration. */
-  readonly start: number = performance.now();
+  readonly start: number;
   /** The URL the app sees ("" until the exchange first goes to `app.fetch`). */
   url = "";
   /** Times the exchange was answered again because a file changed under its response. */
@@ -35,10 +35,17 @@ export class Exchange implements FileRouteRequest {
 
   /**
    * Starts an exchange for `head`; for a request the codec rejected, `head` is null and `line`
-   * is its request line as far as it was read (for the access log and to spot HEAD).
+   * is its request line as far as it was read (for the access log and to spot HEAD). `timed`:
+   * record the start time (false when no response hook will read it).
    */
-  constructor(readonly head: RequestHead | null, readonly line: RequestLine | null = null) {
+  constructor(
+    readonly head: RequestHead | null,
+    readonly line: RequestLine | null = null,
+    timed = true,
+  ) {
     this.keepAlive = head !== null && head.keepAlive;
+    // the clock is read only when something will log the duration (`timed`)
+    this.start = timed ? performance.now() : 0;
   }
 
   /** The request method, from the head or the rejected request line; "" when unknown. */
