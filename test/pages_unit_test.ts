@@ -239,6 +239,44 @@ Deno.test("posters: LRU bound on the cache folder, leftovers of crashed grabs re
   }
 });
 
+Deno.test("posters: processes sharing a folder run one grab per poster; stale claims are taken over", async () => {
+  const base = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "zerocast-posters-claim-" }));
+  try {
+    // a stand-in for ffmpeg: slow enough for the second process to ask meanwhile, writes a JPEG
+    const ffmpeg = `${base}/ffmpeg`;
+    Deno.writeTextFileSync(
+      ffmpeg,
+      "#!/bin/sh\nsleep 0.3\nfor last; do :; done\nprintf '\\377\\330\\377' > \"$last\"\n",
+    );
+    Deno.chmodSync(ffmpeg, 0o755);
+    const cacheDir = `${base}/cache`;
+    const identity = { dev: 1, ino: 7, size: 10, mtimeNs: 5n };
+    // two workers' stores on one folder
+    const a = new PosterStore({ cacheDir, ffmpeg });
+    const b = new PosterStore({ cacheDir, ffmpeg });
+    assert.deepEqual(await a.lookup("/clip.mp4", identity, 8), { kind: "pending" });
+    assert.deepEqual(await b.lookup("/clip.mp4", identity, 8), { kind: "pending" });
+    await Promise.all([a.idle(), b.idle()]);
+    const path = `${cacheDir}/${posterKey(identity)}.jpg`;
+    assert.deepEqual(await a.lookup("/clip.mp4", identity, 8), { kind: "ready", path });
+    assert.deepEqual(await b.lookup("/clip.mp4", identity, 8), { kind: "ready", path });
+    assert.equal(a.runs + b.runs, 1, "one ffmpeg run for the two processes");
+    assert.deepEqual([...Deno.readDirSync(cacheDir)].map((e) => e.name), [
+      `${posterKey(identity)}.jpg`,
+    ]);
+    // a claim left by a crashed process (older than any grab) does not block the poster forever
+    const other = { ...identity, ino: 8 };
+    const claim = `${cacheDir}/.${posterKey(other)}.claim`;
+    Deno.writeFileSync(claim, new Uint8Array());
+    Deno.utimeSync(claim, new Date(2020, 0, 1), new Date(2020, 0, 1));
+    assert.deepEqual(await a.lookup("/clip2.mp4", other, 8), { kind: "pending" });
+    await a.idle();
+    assert.equal((await a.lookup("/clip2.mp4", other, 8)).kind, "ready");
+  } finally {
+    Deno.removeSync(base, { recursive: true });
+  }
+});
+
 Deno.test("library: a multivariant HLS folder lists as its master playlist; all=1 lists all", async () => {
   const root = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "zerocast-fold-" }));
   try {

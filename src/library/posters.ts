@@ -136,8 +136,12 @@ export class PosterStore {
         await Deno.mkdir(this.cacheDir, { recursive: true });
         const found: { key: string; mtime: number }[] = [];
         for await (const item of Deno.readDir(this.cacheDir)) {
-          if (item.isFile && /^\.[0-9a-z-]+\.[0-9a-f-]{36}\.jpg$/.test(item.name)) {
-            // a grab's temporary file left by a crash: gone once it is older than any grab
+          if (
+            item.isFile &&
+            (/^\.[0-9a-z-]+\.[0-9a-f-]{36}\.jpg$/.test(item.name) ||
+              /^\.[0-9a-z-]+\.claim$/.test(item.name))
+          ) {
+            // a grab's temporary or claim file left by a crash: gone once older than any grab
             const path = `${this.cacheDir}/${item.name}`;
             const stat = await Deno.stat(path).catch(() => null);
             const age = Date.now() - (stat?.mtime?.getTime() ?? Date.now());
@@ -176,16 +180,57 @@ export class PosterStore {
     const job = this.#queue.shift();
     if (job === undefined) return;
     this.#running = true;
-    this.#grab(job)
-      .then((made) => {
-        if (made) this.#remember(job.key);
-        else this.#failed.add(job.key);
+    this.#claimAndGrab(job)
+      .then((outcome) => {
+        if (outcome === "made") this.#remember(job.key);
+        else if (outcome === "failed") this.#failed.add(job.key);
+        // "elsewhere": another process (worker) is making it; lookups see it when it lands
       })
       .finally(() => {
         this.#queued.delete(job.key);
         this.#running = false;
         this.#pump();
       });
+  }
+
+  /**
+   * Grabs `job`'s poster unless another process sharing the folder (another worker, another
+   * node on the same storage) already does: a claim file created with O_EXCL makes sure one
+   * ffmpeg runs per poster. A claim older than any grab was left by a crash and is taken over.
+   */
+  async #claimAndGrab(job: Job): Promise<"made" | "failed" | "elsewhere"> {
+    const claim = `${this.cacheDir}/.${job.key}.claim`;
+    if (!this.#claim(claim)) return "elsewhere";
+    try {
+      // made by another process between the lookup and the claim
+      if (exists(`${this.cacheDir}/${job.key}.jpg`)) return "made";
+      return await this.#grab(job) ? "made" : "failed";
+    } finally {
+      await Deno.remove(claim).catch(() => {});
+    }
+  }
+
+  /** Creates the claim file `path`; false while another process holds a fresh one. */
+  #claim(path: string): boolean {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        Deno.openSync(path, { createNew: true, write: true }).close();
+        return true;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) return true; // unusable folder: grab
+        let mtime: number;
+        try {
+          mtime = Deno.statSync(path).mtime?.getTime() ?? Date.now();
+        } catch {
+          continue; // released meanwhile: try again
+        }
+        if (Date.now() - mtime <= 2 * POSTER_TIMEOUT_MS) return false;
+        try {
+          Deno.removeSync(path); // stale: its process died mid-grab
+        } catch { /* taken over by someone else meanwhile */ }
+      }
+    }
+    return false;
   }
 
   /** Runs ffmpeg for `job`; true when the poster file now exists. */
