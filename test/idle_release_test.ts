@@ -10,6 +10,7 @@ import {
   type IdleReleaseHooks,
   type IdleReleasePolicy,
   reducingGc,
+  SERVER_V8_FLAGS,
 } from "../src/server/idle_release.ts";
 import { parseConfig } from "../src/config.ts";
 
@@ -175,7 +176,7 @@ Deno.test({
     const root = await Deno.makeTempDir({ prefix: "zerocast-idle-" });
     const child = new Deno.Command(Deno.execPath(), {
       args: [
-        ...["run", "--v8-flags=--expose-gc,--min-semi-space-size=4", "--allow-all"],
+        ...["run", SERVER_V8_FLAGS, "--allow-all"],
         new URL("../main.ts", import.meta.url).pathname,
         ...["--host", "127.0.0.1", "--port", "0", "--root", root, "--workers", "1", "--quiet"],
       ],
@@ -228,4 +229,9 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
+});
+
+Deno.test("idle release: `deno task serve` passes the server's V8 flags", () => {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
+  assert.ok((config.tasks.serve as string).split(" ").includes(SERVER_V8_FLAGS));
 });

@@ -7,6 +7,7 @@
 import { type Child, onPath, spawnChild } from "./child.ts";
 import { ensureBun } from "./bun.ts";
 import { nginxConfig } from "./nginx.ts";
+import { SERVER_V8_FLAGS } from "../../src/server/idle_release.ts";
 import { LOOPBACK, waitForPort } from "./ports.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -15,7 +16,6 @@ const MAIN = `${REPO}main.ts`;
  * The V8 flag `deno task serve` passes (see README "Memory"): zerocast gives memory back when
  * traffic stops with a memory-reducing GC, which needs it. Workers inherit it.
  */
-const ZEROCAST_V8_FLAGS = "--v8-flags=--expose-gc,--min-semi-space-size=4";
 const ADAPTER = `${REPO}src/server/adapter.ts`;
 const DENO_STREAM_PEER = new URL("../peers/deno_stream_server.ts", import.meta.url).pathname;
 const DENO_APP_PEER = new URL("../peers/deno_app_server.ts", import.meta.url).pathname;
@@ -159,7 +159,7 @@ function zerocast(engine: "zero-copy" | "stream"): ServerSpec {
         Deno.execPath(),
         [
           "run",
-          ZEROCAST_V8_FLAGS,
+          SERVER_V8_FLAGS,
           "--allow-all",
           MAIN,
           "--host",
@@ -280,7 +280,7 @@ function zerocastWorkers(count: 1 | 2): ServerSpec {
       return launch(
         Deno.execPath(),
         [
-          ...["run", ZEROCAST_V8_FLAGS, "--allow-all", MAIN, "--host", LOOPBACK],
+          ...["run", SERVER_V8_FLAGS, "--allow-all", MAIN, "--host", LOOPBACK],
           ...["--port", String(port), "--root", root, "--engine", "zero-copy"],
           ...["--workers", String(count), "--quiet"],
           ...zerocastExtraArgs,

@@ -12,6 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { type ClusterNode, haproxyConfig } from "./cluster/haproxy_config.ts";
+import { SERVER_V8_FLAGS } from "../server/idle_release.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -157,7 +158,7 @@ async function startNode(index: number, cfg: ClusterArgs): Promise<{ child: Chil
     Deno.execPath(),
     [
       "run",
-      "--v8-flags=--expose-gc,--min-semi-space-size=4",
+      SERVER_V8_FLAGS,
       "--allow-net",
       "--allow-read",
       "--allow-write",

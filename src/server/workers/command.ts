@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { SERVER_V8_FLAGS } from "../idle_release.ts";
 
 /** Permissions a worker may need, in `deno run` flag form. */
 const PERMISSIONS = ["read", "write", "net", "env", "sys", "run", "ffi"] as const;
@@ -26,7 +27,7 @@ export function denoFlags(): string[] {
   const flags = ["run", "--no-prompt"];
   // the idle memory release's GC (src/server/idle_release.ts) is there only with this V8 flag
   if (typeof (globalThis as { gc?: unknown }).gc === "function") {
-    flags.push("--v8-flags=--expose-gc,--min-semi-space-size=4");
+    flags.push(SERVER_V8_FLAGS);
   }
   for (const name of PERMISSIONS) {
     if (Deno.permissions.querySync({ name }).state === "granted") flags.push(`--allow-${name}`);
