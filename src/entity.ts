@@ -22,6 +22,7 @@ import {
 } from "./media/conditional.ts";
 import { multipartParts } from "./media/multipart.ts";
 import { DEFAULT_MAX_RANGES, parseRange } from "./media/range.ts";
+import { prepareField } from "./http1/response_head.ts";
 
 /** A header field as `[name, value]`: names in lower case, values valid (see {@linkcode checkedField}). */
 export type HeaderPair = readonly [name: string, value: string];
@@ -41,6 +42,11 @@ export interface Entity extends Validators {
    * 9110 §5.5), e.g. made from numbers and the MIME table; else a serializer checks them.
    */
   readonly fieldsChecked?: boolean;
+  /**
+   * `etag` and `last-modified` as fields made once with `prepareField` (their wire bytes are
+   * copied by the serializer), for an entity that answers many requests; else made per answer.
+   */
+  readonly validatorFields?: readonly [etag: HeaderPair, lastModified: HeaderPair];
 }
 
 /** A response in an object of ours: what a server writes, or turns into a `Response`. */
@@ -71,6 +77,8 @@ export interface PreparedFields {
   readonly base: readonly HeaderPair[];
   /** `Cache-Control` on 200/206/304, or undefined. */
   readonly cacheControl: string | undefined;
+  /** The `cache-control` field (prepared once), or undefined. */
+  readonly cacheControlField: HeaderPair | undefined;
   /** Content-Type overriding the entity's, or undefined. */
   readonly contentType: string | undefined;
   /** Most ranges served as multipart before answering 200 with the whole entity. */
@@ -138,13 +146,17 @@ export function prepareFields(options: EntityOptions): PreparedFields {
     const base: HeaderPair[] = [];
     for (const [name, value] of Object.entries(options.headers ?? {})) {
       const field = checkedField(name, value);
-      if (!OWN_FIELDS.has(field[0])) base.push(field);
+      if (!OWN_FIELDS.has(field[0])) base.push(prepareField(field[0], field[1]));
     }
+    const cacheControl = options.cacheControl === undefined
+      ? undefined
+      : checkedField("cache-control", options.cacheControl)[1];
     plan = {
       base,
-      cacheControl: options.cacheControl === undefined
+      cacheControl,
+      cacheControlField: cacheControl === undefined
         ? undefined
-        : checkedField("cache-control", options.cacheControl)[1],
+        : prepareField("cache-control", cacheControl),
       contentType: options.contentType === undefined
         ? undefined
         : checkedField("content-type", options.contentType)[1],
@@ -171,12 +183,12 @@ export function answerEntity(
   const size = entity.size;
   const base = plan.base;
   const fields: HeaderPair[] = base.length === 0 ? [] : base.slice();
-  fields.push(
-    ["accept-ranges", "bytes"],
-    ["etag", entity.etag],
-    ["last-modified", entity.lastModified],
-  );
-  if (plan.cacheControl !== undefined) fields.push(["cache-control", plan.cacheControl]);
+  const validators = entity.validatorFields;
+  if (validators !== undefined) fields.push(ACCEPT_RANGES, validators[0], validators[1]);
+  else {
+    fields.push(ACCEPT_RANGES, ["etag", entity.etag], ["last-modified", entity.lastModified]);
+  }
+  if (plan.cacheControlField !== undefined) fields.push(plan.cacheControlField);
 
   // base and cache-control were checked by prepareFields, the rest is made here from numbers
   const checked = entity.fieldsChecked === true;
@@ -191,7 +203,7 @@ export function answerEntity(
     const ifRange = headers.get("if-range");
     if (ifRange !== null && !ifRangeMatches(ifRange, entity)) rangeHeader = null;
   }
-  const range = parseRange(rangeHeader, size, { maxRanges: plan.maxRanges });
+  const range = parseRange(rangeHeader, size, plan); // plan is a RangeOptions (maxRanges)
 
   if (range.kind === "unsatisfiable") {
     fields.push(["content-range", `bytes */${size}`]);
@@ -219,7 +231,7 @@ export function answerEntity(
     length = end - start + 1;
     fields.push(["content-range", `bytes ${start}-${end}/${size}`]);
   }
-  fields.push(["content-type", contentType]);
+  fields.push(checked ? contentTypeField(contentType) : ["content-type", contentType]);
   return {
     status,
     fields,
@@ -228,6 +240,23 @@ export function answerEntity(
     chunkSize: plan.chunkSize,
     fieldsChecked: checked,
   };
+}
+
+const ACCEPT_RANGES = prepareField("accept-ranges", "bytes");
+
+/** Most Content-Type fields kept prepared; the table is emptied when it is full. */
+const CONTENT_TYPE_FIELDS = 1_000;
+const contentTypeFields = new Map<string, HeaderPair>();
+
+/** The `content-type` field for a checked `value`, prepared once per value. */
+function contentTypeField(value: string): HeaderPair {
+  let field = contentTypeFields.get(value);
+  if (field === undefined) {
+    if (contentTypeFields.size >= CONTENT_TYPE_FIELDS) contentTypeFields.clear();
+    field = prepareField("content-type", value);
+    contentTypeFields.set(value, field);
+  }
+  return field;
 }
 
 function bodyless(

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import type { Entity } from "./entity.ts";
+import type { Entity, HeaderPair } from "./entity.ts";
+import { prepareField } from "./http1/response_head.ts";
 import type { BodyPart, FileIdentity } from "./file_body.ts";
 import { strongEtag } from "./media/etag.ts";
 import { formatHttpDate } from "./media/http_date.ts";
@@ -30,6 +31,8 @@ export class FileEntity implements Entity {
   readonly contentType: string;
   /** The three values above are made from numbers, a date and the MIME table: always valid. */
   readonly fieldsChecked = true;
+  /** ETag and Last-Modified fields, encoded once for every answer about this version. */
+  readonly validatorFields: readonly [etag: HeaderPair, lastModified: HeaderPair];
 
   /** The entity of the file at `path` (real, symlink-free) as `stat` describes it. */
   constructor(readonly path: string, readonly identity: FileIdentity, mtimeMs: number) {
@@ -38,6 +41,10 @@ export class FileEntity implements Entity {
     this.lastModifiedMs = Math.floor(mtimeMs / 1000) * 1000;
     this.lastModified = formatHttpDate(mtimeMs);
     this.contentType = contentTypeFor(path);
+    this.validatorFields = [
+      prepareField("etag", this.etag),
+      prepareField("last-modified", this.lastModified),
+    ];
   }
 
   /** One file slice. */

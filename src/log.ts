@@ -48,22 +48,43 @@ export type ResponseHook = (entry: AccessLogEntry) => void;
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-/** Formats `ms` as nginx's `$time_local` in UTC, e.g. `25/Nov/2026:07:42:26 +0000`. */
+let logTimeSecond = NaN;
+let logTime = "";
+
+/**
+ * Formats `ms` as nginx's `$time_local` in UTC, e.g. `25/Nov/2026:07:42:26 +0000` (formatted at
+ * most once per second: every line of a busy second shares it).
+ */
 export function formatLogTime(ms: number): string {
-  const d = new Date(ms);
+  const second = Math.floor(ms / 1000);
+  if (second === logTimeSecond) return logTime;
+  const d = new Date(second * 1000);
   const p = (n: number) => (n < 10 ? "0" + n : String(n));
-  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:` +
+  logTime = `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:` +
     `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+  logTimeSecond = second;
+  return logTime;
 }
 
-/** Escapes a request-derived string like nginx does (`"`, `\` and non-printable bytes as \xHH). */
+/** True for a char the log escapes: `"`, `\`, C0 controls, DEL and above. */
+function needsEscape(c: number): boolean {
+  return c === 0x22 || c === 0x5c || c < 0x20 || c >= 0x7f;
+}
+
+/**
+ * Escapes a request-derived string like nginx does (`"`, `\` and non-printable bytes as \xHH);
+ * a string with nothing to escape (the usual case) is returned as it is.
+ */
 export function escapeLogField(value: string): string {
-  let out = "";
-  for (let i = 0; i < value.length; i++) {
+  const n = value.length;
+  let i = 0;
+  while (i < n && !needsEscape(value.charCodeAt(i))) i++;
+  if (i === n) return value;
+  let out = value.slice(0, i);
+  for (; i < n; i++) {
     const c = value.charCodeAt(i);
-    if (c === 0x22 || c === 0x5c || c < 0x20 || c >= 0x7f) {
-      out += "\\x" + (c & 0xff).toString(16).toUpperCase().padStart(2, "0");
-    } else out += value[i];
+    if (needsEscape(c)) out += "\\x" + (c & 0xff).toString(16).toUpperCase().padStart(2, "0");
+    else out += value[i];
   }
   return out;
 }
@@ -73,7 +94,9 @@ export function escapeLogField(value: string): string {
  * address (the client behind a trusted proxy).
  */
 export function formatCombined(e: AccessLogEntry, remote: string = e.remoteAddr): string {
-  const request = escapeLogField(`${e.method} ${e.target} ${e.protocol}`);
+  // the parts joined by spaces, escaped one by one (a space is never escaped)
+  const request = escapeLogField(e.method) + " " + escapeLogField(e.target) + " " +
+    escapeLogField(e.protocol);
   const referer = e.referer ? escapeLogField(e.referer) : "-";
   const agent = e.userAgent ? escapeLogField(e.userAgent) : "-";
   return `${escapeLogField(remote)} - - [${formatLogTime(e.time ?? Date.now())}] "${request}" ` +

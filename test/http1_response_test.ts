@@ -5,13 +5,16 @@ import {
   CONTINUE_100,
   encodeChunk,
   errorResponseBytes,
+  type HeaderField,
   httpDate,
   LAST_CHUNK,
+  prepareField,
   responseFraming,
   type ResponseHeadOptions,
   responseKeepsAlive,
   serializeResponseHead,
   statusText,
+  writeResponseHead,
 } from "../src/http1/mod.ts";
 
 const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
@@ -22,7 +25,7 @@ const IMF_FIXDATE =
 const KEEP_11: ResponseHeadOptions = { keepAlive: true, versionMinor: 1, contentLength: 5 };
 
 /** Serializes with a fixed Date so the bytes are exact. */
-function head(status: number, fields: [string, string][], opts: ResponseHeadOptions): string {
+function head(status: number, fields: readonly HeaderField[], opts: ResponseHeadOptions): string {
   return latin1(serializeResponseHead(status, [["Date", DATE], ...fields], opts));
 }
 
@@ -91,6 +94,49 @@ Deno.test("response: header injection is refused", () => {
   assert.throws(() => serializeResponseHead(99, [], opts), RangeError);
   assert.throws(() => serializeResponseHead(200, [], { ...opts, contentLength: -1 }), RangeError);
   assert.throws(() => serializeResponseHead(200, [], { ...opts, contentLength: 1.5 }), RangeError);
+});
+
+Deno.test("response: prepared fields are checked once and written byte for byte", () => {
+  const plain: [string, string][] = [
+    ["ETag", '"1f-5e0"'],
+    ["X-Long", "v".repeat(300)],
+    ["content-length", "999"],
+    ["X-Obs", "caf\xe9"],
+  ];
+  const prepared = plain.map(([name, value]) => prepareField(name, value));
+  const opts = { keepAlive: true, versionMinor: 1 as const, contentLength: 1234567 };
+  const expected = `HTTP/1.1 206 Partial Content\r\nDate: ${DATE}\r\nETag: "1f-5e0"\r\n` +
+    `X-Long: ${"v".repeat(300)}\r\nX-Obs: caf\xe9\r\ncontent-length: 1234567\r\n\r\n`;
+  assert.equal(head(206, plain, opts), expected);
+  // a prepared framing field is still the serializer's: dropped like any other
+  assert.equal(head(206, prepared, opts), expected);
+  // mixed with plain fields, in the order given
+  const mixed = [prepared[0], ["X-Plain", "p"] as const, prepared[3]];
+  assert.match(head(206, mixed, opts), /\r\nETag: "1f-5e0"\r\nX-Plain: p\r\nX-Obs: caf\xe9\r\n/);
+  // a prepared Date is the app's own
+  const date = prepareField("date", DATE);
+  const text = latin1(serializeResponseHead(200, [date], KEEP_11));
+  assert.equal(text.split("\r\ndate: ").length + text.split("\r\nDate: ").length, 3);
+  for (const value of ["a\r\nSet-Cookie: x=1", "a\nb", "a\0b", "€"]) {
+    assert.throws(() => prepareField("X", value), TypeError);
+  }
+  assert.throws(() => prepareField("X Y", "v"), TypeError);
+  // a prepared field never changes: its pair is frozen
+  assert.ok(Object.isFrozen(prepared[0]));
+});
+
+Deno.test("response: a head that does not fit returns -1, whatever part overflows", () => {
+  const fields = [prepareField("etag", '"abc"'), ["x-text", "t".repeat(100)] as const];
+  const opts = { keepAlive: false, versionMinor: 0 as const, contentLength: 10_000_000 };
+  const full = serializeResponseHead(200, fields, opts);
+  for (let size = 0; size < full.byteLength; size++) {
+    assert.equal(writeResponseHead(new Uint8Array(size), 0, 200, fields, opts), -1, `size ${size}`);
+  }
+  const exact = new Uint8Array(full.byteLength + 3);
+  const end = writeResponseHead(exact, 3, 200, fields, opts);
+  assert.equal(end, full.byteLength + 3);
+  // same second: same date line
+  assert.equal(latin1(exact.subarray(3)), latin1(full));
 });
 
 Deno.test("response: Connection header per version and keep-alive (RFC 9112 §9.3)", () => {

@@ -1,6 +1,13 @@
 /** `--log-format json`, `--access-log FILE` and its reopen on SIGUSR1 (logrotate). */
 import assert from "node:assert/strict";
-import { type AccessLogEntry, fileLogSink, formatCombined, formatJson } from "../src/log.ts";
+import {
+  type AccessLogEntry,
+  escapeLogField,
+  fileLogSink,
+  formatCombined,
+  formatJson,
+  formatLogTime,
+} from "../src/log.ts";
 import { ENGINES, startServer } from "./support/server.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -19,6 +26,31 @@ const ENTRY: AccessLogEntry = {
   engine: "zero-copy",
   range: "bytes=0-99",
 };
+
+Deno.test("log format: combined lines escape like nginx, the time is per second", () => {
+  const line = formatCombined({
+    ...ENTRY,
+    method: "G\x01T",
+    referer: "http://r/\\",
+    userAgent: "ua \u00e9\x7f",
+  });
+  assert.equal(
+    line,
+    '::1 - - [29/Nov/2026:12:00:00 +0000] "G\\x01T /media/a \\x22b\\x22.mp4?x=1 HTTP/1.1" 206 100 ' +
+      '"http://r/\\x5C" "ua \\xE9\\x7F"',
+  );
+  assert.equal(formatCombined({ ...ENTRY, userAgent: null }).endsWith('"-" "-"'), true);
+  // nothing to escape: the very same string back
+  const plain = "/media/video.mp4?t=1";
+  assert.equal(escapeLogField(plain), plain);
+  assert.equal(escapeLogField(""), "");
+  // the cached second changes with the time, in both directions
+  const t = Date.UTC(2026, 0, 31, 23, 59, 59, 999);
+  assert.equal(formatLogTime(t), "31/Jan/2026:23:59:59 +0000");
+  assert.equal(formatLogTime(t + 1), "01/Feb/2026:00:00:00 +0000");
+  assert.equal(formatLogTime(t - 999), "31/Jan/2026:23:59:59 +0000");
+  assert.equal(formatLogTime(Date.UTC(1999, 11, 9, 1, 2, 3)), "09/Dec/1999:01:02:03 +0000");
+});
 
 Deno.test("log format: JSON lines carry every field, null when absent", () => {
   assert.deepEqual(JSON.parse(formatJson(ENTRY)), {

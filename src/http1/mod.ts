@@ -44,6 +44,7 @@ export {
   httpDate,
   isBodylessStatus,
   LAST_CHUNK,
+  prepareField,
   type ResponseFraming,
   responseFraming,
   type ResponseHeadOptions,

@@ -1,9 +1,10 @@
 /**
  * HTTP/1.1 response-head serializer (RFC 9112 §4, §6; RFC 9110 §6.6.1, §7.6.1, §8.6).
  *
- * The head is assembled as one latin1 string and written byte by byte into a view of a shared
- * slab (see `byte_slab.ts`), which is several times cheaper than allocating a buffer per
- * response. The serializer owns the framing and connection headers: it drops the app's
+ * The head is written straight into the caller's buffer (the engine's staging buffer, or a view
+ * of a shared slab, see `byte_slab.ts`): fixed lines (status, date, fields made once with
+ * {@linkcode prepareField}) are copied as bytes, the rest written char by char, so a head
+ * allocates nothing. The serializer owns the framing and connection headers: it drops the app's
  * `Connection`, `Keep-Alive`, `Proxy-Connection`, `Transfer-Encoding` and `Content-Length` and
  * writes its own from the options, so an app cannot produce a response whose framing disagrees
  * with what the server sends. Header fields given as an array are validated (token names, no
@@ -137,19 +138,96 @@ function checkName(name: string): void {
 
 const encoder = new TextEncoder();
 
+/** Latin1 text up to this length is copied char by char; longer text goes through `encodeInto`. */
+const SHORT_TEXT = 64;
+
 /**
  * Writes the latin1 text `s` into `out` at `at`; returns the offset after it, or -1 when it does
- * not fit. ASCII (the common case) goes through one `encodeInto`; text with obs-text bytes
- * (0x80-0xFF, which UTF-8 would encode as two bytes) is redone char by char.
+ * not fit. Short text is copied char by char (cheaper than a call into the runtime); long ASCII
+ * text goes through one `encodeInto`, and text with obs-text bytes (0x80-0xFF, which UTF-8 would
+ * encode as two bytes) is redone char by char.
  */
 function writeLatin1(out: Uint8Array, at: number, s: string): number {
   const n = s.length;
   if (at + n > out.byteLength) return -1;
+  if (n <= SHORT_TEXT) {
+    for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
+    return at + n;
+  }
   const result = encoder.encodeInto(s, at === 0 ? out : out.subarray(at));
   if (result.read !== n || result.written !== n) {
     for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
   }
   return at + n;
+}
+
+/** Copies `bytes` into `out` at `at`; returns the offset after them, or -1 when they do not fit. */
+function writeBytes(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  const end = at + bytes.byteLength;
+  if (end > out.byteLength) return -1;
+  out.set(bytes, at);
+  return end;
+}
+
+/** Writes the decimal digits of the safe integer `n` ≥ 0; returns the offset after, or -1. */
+function writeDecimal(out: Uint8Array, at: number, n: number): number {
+  let digits = 1;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
+  const end = at + digits;
+  if (end > out.byteLength) return -1;
+  for (let i = end - 1, v = n; i >= at; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
+  return end;
+}
+
+/** The latin1 bytes of `s` (chars below 256), in a buffer of their own. */
+function ownBytes(s: string): Uint8Array {
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return bytes;
+}
+
+/** Wire lines (`name: value` CRLF) of fields made by {@linkcode prepareField}. */
+const preparedLines = new WeakMap<HeaderField, Uint8Array>();
+
+/**
+ * A header field checked once and encoded once: the serializer copies its wire line instead of
+ * checking and encoding name and value again, so a field that repeats on many responses (an
+ * entity's ETag, a CORS header) costs a copy. Throws a TypeError for a name that is not a token
+ * or a value with a character outside VCHAR / obs-text / SP / HTAB (RFC 9110 §5.1, §5.5).
+ *
+ * @example
+ * ```ts
+ * const etag = prepareField("etag", '"1f-5e0"');
+ * writeResponseHead(out, 0, 200, [etag], { keepAlive: true, versionMinor: 1, contentLength: 0 });
+ * ```
+ */
+export function prepareField(name: string, value: string): HeaderField {
+  checkName(name);
+  if (BAD_VALUE.test(value)) {
+    throw new TypeError(`invalid character in value of header ${JSON.stringify(name)}`);
+  }
+  const field: HeaderField = Object.freeze([name, value] as const);
+  preparedLines.set(field, ownBytes(name + ": " + value + "\r\n"));
+  return field;
+}
+
+const statusLineBytes: Uint8Array[] = [];
+let dateLine: Uint8Array = new Uint8Array(0);
+let dateLineOf = "";
+const CONNECTION_CLOSE = ownBytes("connection: close\r\n");
+const CONNECTION_KEEP_ALIVE = ownBytes("connection: keep-alive\r\n");
+const CONTENT_LENGTH = ownBytes("content-length: ");
+const CHUNKED = ownBytes("transfer-encoding: chunked\r\n");
+const COLON_SP = ownBytes(": ");
+
+/** The `date` line for now, encoded at most once per second (RFC 9110 §6.6.1). */
+function currentDateLine(): Uint8Array {
+  const date = httpDate();
+  if (date !== dateLineOf) {
+    dateLine = ownBytes("date: " + date + "\r\n");
+    dateLineOf = date;
+  }
+  return dateLine;
 }
 
 /**
@@ -159,9 +237,11 @@ function writeLatin1(out: Uint8Array, at: number, s: string): number {
  * §7.6.1), `date` (unless given, RFC 9110 §6.6.1), `connection` when needed, and `content-length`
  * or `transfer-encoding: chunked` as {@linkcode responseFraming} decides; Content-Length is never
  * sent with 1xx or 204 (RFC 9110 §8.6). Every name is checked to be a token and every value for
- * control characters before anything is written, so no value can inject a line break. Returns
- * the offset after the head, or -1 when it does not fit in `out`. Throws a TypeError for an
- * invalid field name or value and a RangeError for an invalid status or length.
+ * control characters (once, when prepared, for fields of {@linkcode prepareField}), so no value
+ * can inject a line break; an invalid field throws before the head is complete, and the caller
+ * sends nothing of it. Returns the offset after the head, or -1 when it does not fit in `out`.
+ * Throws a TypeError for an invalid field name or value and a RangeError for an invalid status
+ * or length.
  */
 export function writeResponseHead(
   out: Uint8Array,
@@ -170,34 +250,49 @@ export function writeResponseHead(
   fields: readonly HeaderField[],
   opts: ResponseHeadOptions,
 ): number {
-  let s = statusLine(status);
   const length = opts.contentLength;
   if (length !== null && !(Number.isSafeInteger(length) && length >= 0)) {
     throw new RangeError(`invalid content length ${length}`);
   }
+  let lineBytes = statusLineBytes[status];
+  if (lineBytes === undefined) lineBytes = statusLineBytes[status] = ownBytes(statusLine(status));
+  let p = writeBytes(out, at, lineBytes);
   let appDate = false;
-  for (let i = 0; i < fields.length; i++) {
-    const name = fields[i][0];
-    const value = fields[i][1];
+  for (let i = 0; i < fields.length && p >= 0; i++) {
+    const field = fields[i];
+    const name = field[0];
     const action = actionFor(name);
     if (action === 1) continue;
     if (action === 2) appDate = true;
+    const prepared = preparedLines.get(field);
+    if (prepared !== undefined) {
+      p = writeBytes(out, p, prepared);
+      continue;
+    }
+    const value = field[1];
     if (opts.fieldsChecked !== true) {
       checkName(name);
       if (BAD_VALUE.test(value)) {
         throw new TypeError(`invalid character in value of header ${JSON.stringify(name)}`);
       }
     }
-    s += name + ": " + value + "\r\n";
+    p = writeLatin1(out, p, name);
+    if (p >= 0) p = writeBytes(out, p, COLON_SP);
+    if (p >= 0) p = writeLatin1(out, p, value);
+    if (p >= 0) p = writeLatin1(out, p, "\r\n");
   }
-  if (!appDate) s += "date: " + httpDate() + "\r\n";
+  if (p < 0) return -1;
+  if (!appDate) p = writeBytes(out, p, currentDateLine());
   const framing = responseFraming(status, opts);
-  if (!(opts.keepAlive && framing !== "close")) s += "connection: close\r\n";
-  else if (opts.versionMinor === 0) s += "connection: keep-alive\r\n";
+  if (p >= 0 && !(opts.keepAlive && framing !== "close")) p = writeBytes(out, p, CONNECTION_CLOSE);
+  else if (p >= 0 && opts.versionMinor === 0) p = writeBytes(out, p, CONNECTION_KEEP_ALIVE);
+  if (p < 0) return -1;
   if (length !== null && status >= 200 && status !== 204) {
-    s += "content-length: " + length + "\r\n";
-  } else if (framing === "chunked") s += "transfer-encoding: chunked\r\n";
-  return writeLatin1(out, at, s + "\r\n");
+    p = writeBytes(out, p, CONTENT_LENGTH);
+    if (p >= 0) p = writeDecimal(out, p, length);
+    if (p >= 0) p = writeLatin1(out, p, "\r\n");
+  } else if (framing === "chunked") p = writeBytes(out, p, CHUNKED);
+  return p < 0 ? -1 : writeLatin1(out, p, "\r\n");
 }
 
 /** `headers` as pairs (names lower-cased by `Headers`); arrays are returned as they are. */

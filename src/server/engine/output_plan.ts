@@ -54,12 +54,16 @@ export function queueBody(
   const bytes = plan.bytes;
   if (bytes !== null) {
     if (typeof bytes === "string") {
-      const result = deps.encoder.encodeInto(bytes, staging.subarray(used));
-      if (result.read === bytes.length) used += result.written;
+      const ascii = writeShortAscii(staging, used, bytes);
+      if (ascii >= 0) used = ascii;
       else {
-        pushHead(out, staging, used, headLength);
-        used = 0;
-        out.push(bytesSegment(deps.encoder.encode(bytes), 0, "copy"));
+        const result = deps.encoder.encodeInto(bytes, staging.subarray(used));
+        if (result.read === bytes.length) used += result.written;
+        else {
+          pushHead(out, staging, used, headLength);
+          used = 0;
+          out.push(bytesSegment(deps.encoder.encode(bytes), 0, "copy"));
+        }
       }
     } else if (used + bytes.byteLength <= staging.byteLength) {
       staging.set(bytes, used);
@@ -84,6 +88,24 @@ export function queueBody(
   }
   pushHead(out, staging, used, headLength);
   return true;
+}
+
+/** Text up to this length is copied char by char (cheaper than a call into the runtime). */
+const SHORT_TEXT = 64;
+
+/**
+ * Writes a short ASCII `text` (e.g. `c.text("ok")`) into `out` at `at` char by char; returns the
+ * offset after it, or -1 when it is long, not ASCII (UTF-8 needs the encoder) or does not fit.
+ */
+function writeShortAscii(out: Uint8Array, at: number, text: string): number {
+  const n = text.length;
+  if (n > SHORT_TEXT || at + n > out.byteLength) return -1;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    out[at + i] = c;
+  }
+  return at + n;
 }
 
 /** Queues staging[0, used) (a head of `headLength` bytes, then body bytes) as a shared view. */
