@@ -19,6 +19,7 @@ import {
   peekRequestLine,
   type RequestHead,
   type RequestLine,
+  requestUrl as targetUrl,
   serializeResponseHead,
 } from "../../http1/mod.ts";
 import type { CodecLimits } from "../../http1/limits.ts";
@@ -197,10 +198,6 @@ export class Http1Connection {
     const ctx = this.#ctx;
     const io = this.io;
     const url = requestUrl(ctx.scheme, head, ctx.localAuthority);
-    if (url === null) {
-      await this.#fail(400, "unsupported request-target form", head);
-      return false;
-    }
     const length = head.contentLength ?? 0;
     let body: RequestBody | null = null;
     if (head.chunked || length > 0) {
@@ -244,7 +241,7 @@ export class Http1Connection {
         const tooLarge = body.error instanceof BodyTooLargeError;
         await this.#fail(
           tooLarge ? 413 : 400,
-          tooLarge ? "request body too large" : "bad request body",
+          tooLarge && body.framingStatus === 0 ? "request body too large" : "bad request body",
           head,
         );
         return false;
@@ -254,6 +251,13 @@ export class Http1Connection {
       return false;
     }
 
+    if (body !== null && body.framingStatus !== 0) {
+      // a malformed or oversized chunked body is answered by the server whatever the app made of
+      // it, as on the zero-copy engine (RFC 9112 §7.1: the framing, not the app, failed)
+      response.body?.cancel().catch(() => {});
+      await this.#fail(body.framingStatus, "bad request body", head);
+      return false;
+    }
     // The connection is reused only when the request body has been read to its end: otherwise
     // where the next request starts is unknown (RFC 9112 §9.3).
     const bodyOk = body === null || (body.done && !body.failed && !body.reading);
@@ -334,20 +338,14 @@ function headLength(bytes: Uint8Array): number {
 }
 
 /**
- * The absolute URL of a request (RFC 9112 §3.3): origin-form targets go under the Host (or the
- * listener's address for an HTTP/1.0 request without one), absolute-form targets are the URL
- * (§3.2.2), `*` maps to `/*`; null for other forms (CONNECT's authority-form).
+ * The absolute URL of a request (RFC 9112 §3.3), built by the codec's one URL builder, as on the
+ * zero-copy engine: the target's own authority (absolute- and authority-form), else the Host,
+ * else the listener's address; `*` maps to `/*`.
  */
 export function requestUrl(
   scheme: "http" | "https",
   head: RequestHead,
   localAuthority: string,
-): string | null {
-  const target = head.target;
-  // an empty Host (allowed by §3.2 only for URIs without authority) names no http host
-  const host = head.host || localAuthority;
-  if (target.charCodeAt(0) === 0x2f) return `${scheme}://${host}${target}`;
-  if (/^https?:\/\/[^/?#]+/i.test(target)) return target;
-  if (target === "*") return `${scheme}://${host}/*`;
-  return null;
+): string {
+  return targetUrl(head.requestTarget, head.host, localAuthority, scheme);
 }

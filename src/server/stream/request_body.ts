@@ -40,6 +40,8 @@ export class RequestBody {
   failed = false;
   /** Why it broke. */
   error: unknown = undefined;
+  /** The chunked framing was malformed (400) or over the limit (413); 0 while it is fine. */
+  framingStatus: 0 | 400 | 413 = 0;
   /** A pull is reading from the connection now. */
   reading = false;
   readonly #io: ConnIo;
@@ -115,6 +117,7 @@ export class RequestBody {
       const step = decoder.decode(io.buf, io.start, io.end);
       io.start += step.consumed;
       if (step.error !== undefined) {
+        this.framingStatus = step.errorStatus === 413 ? 413 : 400;
         throw step.errorStatus === 413
           ? new BodyTooLargeError(decoder.maxBodyBytes)
           : new BodyAbortedError(new Error(`malformed chunked body: ${step.error}`));
