@@ -325,6 +325,48 @@ for (const engine of ENGINES) {
         await settled(server, fx.root, baseline);
       });
 
+      await t.step("a pipelining client that never reads: input is not read ahead", async () => {
+        // tens of thousands of 1 MiB GETs in a row, no response read: the server must stop
+        // taking requests once its answers back up (RFC 9112 §9.3.2), not queue them in memory
+        const rssBefore = rssOf(pid);
+        const conn = await connect(server);
+        const one = enc.encode("GET /media/medium.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+        const batch = concat(Array.from({ length: 256 }, () => one));
+        let written = 0;
+        let blocked = false;
+        const writing = (async () => {
+          try {
+            for (let i = 0; i < 4096; i++) {
+              await writeAll(conn, batch);
+              written += 256;
+            }
+          } catch { /* closed by us below */ }
+        })();
+        // wait until the writes stop making progress (both directions' buffers are full)
+        let last = -1;
+        let still = 0;
+        await waitUntil(
+          async () => {
+            await tick(50);
+            still = written === last ? still + 1 : 0;
+            last = written;
+            blocked = still >= 6;
+            return blocked;
+          },
+          "writes to stall",
+          30_000,
+        );
+        const rssMax = rssOf(pid);
+        assert.ok(written < 4096 * 256, "the server read every request without answering");
+        close(conn);
+        await writing;
+        assert.ok(
+          rssMax - rssBefore < 32 * MEDIUM,
+          `RSS grew ${((rssMax - rssBefore) / MEDIUM).toFixed(1)} MiB under a pipeline flood`,
+        );
+        await settled(server, fx.root, baseline);
+      });
+
       await t.step("aborts at every stage of downloads and uploads", async () => {
         const stages: Record<string, () => Promise<void>> = {
           "mid request line": async () => {
