@@ -261,13 +261,18 @@ export class Http1Connection {
     // The connection is reused only when the request body has been read to its end: otherwise
     // where the next request starts is unknown (RFC 9112 §9.3).
     const bodyOk = body === null || (body.done && !body.failed && !body.reading);
+    // A Content-Length body the app never touched is read and dropped after the response, so the
+    // connection goes on (as on the zero-copy engine, and nginx). Not after `Expect:
+    // 100-continue`: the client may be waiting for a 100 that must not follow a final answer.
+    const discard = body !== null && !bodyOk && !head.chunked && !head.expectContinue &&
+      !body.failed && !body.reading && !body.stream.locked;
     let plan;
     let headBytes: Uint8Array;
     try {
       plan = planResponse(response, {
         method: head.method,
         versionMinor: head.versionMinor,
-        keepAlive: head.keepAlive && bodyOk && !this.#draining && !io.eof,
+        keepAlive: head.keepAlive && (bodyOk || discard) && !this.#draining && !io.eof,
       });
       // the one head serializer; an invalid field (header injection) throws: 500
       headBytes = serializeResponseHead(plan.status, plan.fields, plan.head);
@@ -283,7 +288,8 @@ export class Http1Connection {
     });
     if (!outcome.complete) abort.abort(new BodyAbortedError(new Error("response not delivered")));
     this.#finish(head, plan.status, outcome.bytes);
-    return outcome.complete && plan.keepAlive;
+    if (!outcome.complete || !plan.keepAlive) return false;
+    return discard ? await body!.discard() : true;
   }
 
   /** Counts and logs one answered (or abandoned) request. */

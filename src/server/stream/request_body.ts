@@ -63,6 +63,20 @@ export class RequestBody {
     }, { highWaterMark: 0 });
   }
 
+  /** Reads the rest of the body and drops it; true when it ended cleanly (framing intact). */
+  async discard(): Promise<boolean> {
+    const reader = this.stream.getReader();
+    try {
+      for (;;) {
+        if ((await reader.read()).done) return this.done && !this.failed;
+      }
+    } catch {
+      return false;
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
   async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     this.reading = true;
     try {
