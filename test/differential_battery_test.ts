@@ -447,6 +447,41 @@ const CORPUS: Case[] = [
     check: whole,
   },
 
+  // ---- other protocols on the HTTP/1.1 port
+  {
+    name: "HTTP/2 prior-knowledge preface → 505",
+    request: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    statuses: [505],
+  },
+  {
+    name: "TLS ClientHello on the plain port → 400",
+    request: "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + "\x00".repeat(40),
+    statuses: BAD,
+  },
+  {
+    name: "Upgrade: h2c is ignored (RFC 9110 §7.8): a plain HTTP/1.1 answer",
+    request: get("Upgrade: h2c", "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA").replace(
+      "Connection: close",
+      "Connection: Upgrade, HTTP2-Settings, close",
+    ),
+    statuses: [200],
+    check: (r) => {
+      assert.equal(r[0].headers.get("upgrade"), undefined);
+      whole(r);
+    },
+  },
+  {
+    name: "Upgrade: websocket on a file is ignored",
+    request: get(
+      "Upgrade: websocket",
+      "Sec-WebSocket-Version: 13",
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    )
+      .replace("Connection: close", "Connection: Upgrade, close"),
+    statuses: [200],
+    check: whole,
+  },
+
   // ---- limits
   {
     name: "request line over 8 KiB → 414",
