@@ -530,6 +530,13 @@ const CORPUS: Case[] = [
     check: (r) => assert.equal(textOf(r[2].body), HIDDEN),
   },
   {
+    name: "pipeline: a chunked upload with a trailer, then a GET of it",
+    request: putChunked("pipe-chunked", "5\r\nhello\r\n0\r\nX-Sum: 1\r\n\r\n") +
+      req("GET {live}pipe-chunked HTTP/1.1", ["Host: a", "Connection: close"]),
+    statuses: [201, 200],
+    check: (r) => assert.equal(textOf(r[1].body), "hello"),
+  },
+  {
     name: "pipeline: a GET's Content-Length body is never a request",
     request:
       req("GET /media/f.bin HTTP/1.1", ["Host: a", `Content-Length: ${HIDDEN.length}`], HIDDEN) +
@@ -978,6 +985,37 @@ Deno.test("differential battery: every case on both engines, engines agree", asy
       });
     }
 
+    await t.step("Expect: 100-continue: the 100 comes before the body is sent", async () => {
+      for (const s of servers) {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+        try {
+          const head = req(`PUT ${s.live}waited HTTP/1.1`, [
+            "Host: a",
+            `Authorization: Bearer ${TOKEN}`,
+            "Content-Length: 5",
+            "Expect: 100-continue",
+            "Connection: close",
+          ]);
+          await writeAll(conn, bytesOf(head));
+          // nothing more is sent until the interim answer is in (RFC 9110 §10.1.1)
+          const interim = "HTTP/1.1 100 Continue\r\n\r\n";
+          let got = "";
+          const buf = new Uint8Array(256);
+          while (got.length < interim.length) {
+            const n = await conn.read(buf);
+            assert.ok(n !== null, `[${s.engine}] closed before 100 Continue`);
+            got += textOf(buf.subarray(0, n));
+          }
+          assert.equal(got, interim, s.engine);
+          await writeAll(conn, bytesOf("hello"));
+          const rest = await collect(conn, { timeoutMs: 10_000 });
+          assert.deepEqual(parseResponses(rest.bytes).responses.map((r) => r.status), [201]);
+        } finally {
+          conn.close();
+        }
+      }
+    });
+
     await t.step("uploads that were refused wrote nothing; accepted ones are whole", () => {
       for (const s of servers) {
         const dir = `${fx.root}${s.live.slice("/media".length)}`;
@@ -990,7 +1028,9 @@ Deno.test("differential battery: every case on both engines, engines agree", asy
           "expect",
           "expect-10",
           "pipe",
+          "pipe-chunked",
           "te-upper",
+          "waited",
         ], s.engine);
         assert.equal(Deno.readTextFileSync(`${dir}ch-ok`), "abc");
         assert.equal(Deno.readTextFileSync(`${dir}cl-same`), "ab");
@@ -1027,6 +1067,7 @@ error_log ${dir}/error.log warn;
 events { worker_connections 64; }
 http {
   access_log off;
+  lingering_timeout 50ms;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;
