@@ -408,6 +408,16 @@ for (const engine of ENGINES) {
             await readHead(conn);
             close(conn);
           },
+          "unread GET body cut mid-way (the server drops it after the answer)": async () => {
+            const conn = await connect(server);
+            await writeAll(
+              conn,
+              enc.encode("GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n"),
+            );
+            await writeAll(conn, fx.medium.subarray(0, 100_000));
+            await readHead(conn);
+            close(conn);
+          },
           "upload head, no body": async () => {
             const conn = await connect(server);
             await writeAll(
