@@ -137,14 +137,15 @@ export function isTargetError(result: RequestTarget | TargetError): result is Ta
 }
 
 /**
- * The request's URL: `http://` + the target's own authority, else a non-empty Host, else
- * `fallbackAuthority` (the listener address), then the path and query (RFC 9112 §3.3).
+ * The request's URL: `scheme://` (default `http`) + the target's own authority, else a non-empty
+ * Host, else `fallbackAuthority` (the listener address), then the path and query (RFC 9112 §3.3).
  */
 export function requestUrl(
   target: RequestTarget,
   host: string | null,
   fallbackAuthority: string,
+  scheme: "http" | "https" = "http",
 ): string {
   const authority = target.authority ?? (host === null || host === "" ? fallbackAuthority : host);
-  return `http://${authority}${target.pathAndQuery}`;
+  return `${scheme}://${authority}${target.pathAndQuery}`;
 }

@@ -19,6 +19,7 @@ import {
   peekRequestLine,
   type RequestHead,
   type RequestLine,
+  requestUrl as targetUrl,
   serializeResponseHead,
 } from "../../http1/mod.ts";
 import type { CodecLimits } from "../../http1/limits.ts";
@@ -197,10 +198,6 @@ export class Http1Connection {
     const ctx = this.#ctx;
     const io = this.io;
     const url = requestUrl(ctx.scheme, head, ctx.localAuthority);
-    if (url === null) {
-      await this.#fail(400, "unsupported request-target form", head);
-      return false;
-    }
     const length = head.contentLength ?? 0;
     let body: RequestBody | null = null;
     if (head.chunked || length > 0) {
@@ -244,7 +241,7 @@ export class Http1Connection {
         const tooLarge = body.error instanceof BodyTooLargeError;
         await this.#fail(
           tooLarge ? 413 : 400,
-          tooLarge ? "request body too large" : "bad request body",
+          tooLarge && body.framingStatus === 0 ? "request body too large" : "bad request body",
           head,
         );
         return false;
@@ -254,16 +251,28 @@ export class Http1Connection {
       return false;
     }
 
+    if (body !== null && body.framingStatus !== 0) {
+      // a malformed or oversized chunked body is answered by the server whatever the app made of
+      // it, as on the zero-copy engine (RFC 9112 §7.1: the framing, not the app, failed)
+      response.body?.cancel().catch(() => {});
+      await this.#fail(body.framingStatus, "bad request body", head);
+      return false;
+    }
     // The connection is reused only when the request body has been read to its end: otherwise
     // where the next request starts is unknown (RFC 9112 §9.3).
     const bodyOk = body === null || (body.done && !body.failed && !body.reading);
+    // A Content-Length body the app never touched is read and dropped after the response, so the
+    // connection goes on (as on the zero-copy engine, and nginx). Not after `Expect:
+    // 100-continue`: the client may be waiting for a 100 that must not follow a final answer.
+    const discard = body !== null && !bodyOk && !head.chunked && !head.expectContinue &&
+      !body.failed && !body.reading && !body.stream.locked;
     let plan;
     let headBytes: Uint8Array;
     try {
       plan = planResponse(response, {
         method: head.method,
         versionMinor: head.versionMinor,
-        keepAlive: head.keepAlive && bodyOk && !this.#draining && !io.eof,
+        keepAlive: head.keepAlive && (bodyOk || discard) && !this.#draining && !io.eof,
       });
       // the one head serializer; an invalid field (header injection) throws: 500
       headBytes = serializeResponseHead(plan.status, plan.fields, plan.head);
@@ -279,7 +288,8 @@ export class Http1Connection {
     });
     if (!outcome.complete) abort.abort(new BodyAbortedError(new Error("response not delivered")));
     this.#finish(head, plan.status, outcome.bytes);
-    return outcome.complete && plan.keepAlive;
+    if (!outcome.complete || !plan.keepAlive) return false;
+    return discard ? await body!.discard() : true;
   }
 
   /** Counts and logs one answered (or abandoned) request. */
@@ -334,20 +344,14 @@ function headLength(bytes: Uint8Array): number {
 }
 
 /**
- * The absolute URL of a request (RFC 9112 §3.3): origin-form targets go under the Host (or the
- * listener's address for an HTTP/1.0 request without one), absolute-form targets are the URL
- * (§3.2.2), `*` maps to `/*`; null for other forms (CONNECT's authority-form).
+ * The absolute URL of a request (RFC 9112 §3.3), built by the codec's one URL builder, as on the
+ * zero-copy engine: the target's own authority (absolute- and authority-form), else the Host,
+ * else the listener's address; `*` maps to `/*`.
  */
 export function requestUrl(
   scheme: "http" | "https",
   head: RequestHead,
   localAuthority: string,
-): string | null {
-  const target = head.target;
-  // an empty Host (allowed by §3.2 only for URIs without authority) names no http host
-  const host = head.host || localAuthority;
-  if (target.charCodeAt(0) === 0x2f) return `${scheme}://${host}${target}`;
-  if (/^https?:\/\/[^/?#]+/i.test(target)) return target;
-  if (target === "*") return `${scheme}://${host}/*`;
-  return null;
+): string {
+  return targetUrl(head.requestTarget, head.host, localAuthority, scheme);
 }

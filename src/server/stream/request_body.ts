@@ -40,6 +40,8 @@ export class RequestBody {
   failed = false;
   /** Why it broke. */
   error: unknown = undefined;
+  /** The chunked framing was malformed (400) or over the limit (413); 0 while it is fine. */
+  framingStatus: 0 | 400 | 413 = 0;
   /** A pull is reading from the connection now. */
   reading = false;
   readonly #io: ConnIo;
@@ -59,6 +61,20 @@ export class RequestBody {
       pull: (controller) => this.#pull(controller),
       cancel: () => {},
     }, { highWaterMark: 0 });
+  }
+
+  /** Reads the rest of the body and drops it; true when it ended cleanly (framing intact). */
+  async discard(): Promise<boolean> {
+    const reader = this.stream.getReader();
+    try {
+      for (;;) {
+        if ((await reader.read()).done) return this.done && !this.failed;
+      }
+    } catch {
+      return false;
+    } finally {
+      reader.releaseLock();
+    }
   }
 
   async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
@@ -115,6 +131,7 @@ export class RequestBody {
       const step = decoder.decode(io.buf, io.start, io.end);
       io.start += step.consumed;
       if (step.error !== undefined) {
+        this.framingStatus = step.errorStatus === 413 ? 413 : 400;
         throw step.errorStatus === 413
           ? new BodyTooLargeError(decoder.maxBodyBytes)
           : new BodyAbortedError(new Error(`malformed chunked body: ${step.error}`));
