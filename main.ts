@@ -23,6 +23,7 @@ import { TrustedProxies, withTrustedProxies } from "./src/net/trust_proxy.ts";
 import { type Started, StartError, startListeners } from "./src/listeners.ts";
 import { superviseIfWanted } from "./src/server/workers/supervisor.ts";
 import { type WorkerRuntime, workerRuntime } from "./src/server/workers/worker.ts";
+import { WORKER_IDLE_WAIT } from "./src/settings.ts";
 import {
   IDLE_RELEASE_GROWTH,
   metricsActivity,
@@ -140,7 +141,11 @@ async function main(args: string[]): Promise<number> {
 
   let started: Started;
   try {
-    started = await startListeners(config, served, {
+    // worker processes wait for events blocked, not spinning (src/settings.ts, WORKER_IDLE_WAIT)
+    const engineSettings = worker === null
+      ? config.engineSettings
+      : { ...WORKER_IDLE_WAIT, ...config.engineSettings };
+    started = await startListeners({ ...config, engineSettings }, served, {
       hostname: config.host,
       port: config.port,
       metrics,

@@ -597,7 +597,8 @@ export const SETTINGS = {
     default: 0.2,
     min: 0,
     max: 1_000,
-    help: "how long the loop keeps polling after the last event before it waits off-thread",
+    help:
+      "how long the loop keeps polling after the last event before it waits off-thread (worker processes of `--workers` 2+: 0, see `WORKER_IDLE_WAIT`)",
   },
   syncRounds: {
     layer: "engine",
@@ -613,7 +614,8 @@ export const SETTINGS = {
     default: 0,
     min: 0,
     max: 1_000,
-    help: "how long the loop may block the JS thread in `epoll_wait` when idle; `0` = never",
+    help:
+      "how long the loop may block the JS thread in `epoll_wait` when idle; `0` = never (worker processes of `--workers` 2+: 1)",
   },
   trustProxy: {
     layer: "cli",
@@ -686,6 +688,15 @@ export const SETTINGS = {
     help: "lists the flags",
   },
 } as const satisfies Record<string, Setting>;
+
+/**
+ * The idle wait of the worker processes of `--workers` 2+ (unless set explicitly): no spin, block
+ * in `epoll_wait` for up to 1 ms. Workers share the machine's cores with each other and often with
+ * clients, where a spinning loop takes CPU the others need: with 2 workers and the load client on
+ * 2 cores, W2 went from 30.8–33.9k to 38.8–39.0k req/s (bench/RESULTS.md, "Third pass"). A single
+ * process keeps the spin, which answers a lone client's next request sooner.
+ */
+export const WORKER_IDLE_WAIT = { spinMs: 0, blockMs: 1 } as const;
 
 /** Name of a row of {@linkcode SETTINGS}. */
 export type SettingKey = keyof typeof SETTINGS;

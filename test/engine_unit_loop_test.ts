@@ -48,3 +48,38 @@ for (const syncRounds of [1, 4]) {
     }
   });
 }
+
+Deno.test("loop: a client in the same isolate does not pay a blocking wait per request", async () => {
+  // The client below can only write while the JS thread is free, so every blocking wait of the
+  // loop times out: without the back-off each of the 40 requests would pay one (40 x 30 ms).
+  const c = libc();
+  const loop = new EpollLoop({ spinMs: 0, blockMs: 30 });
+  const fd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  assert.ok(fd >= 0);
+  const counter = new Uint8Array(8);
+  const one = new Uint8Array(new BigUint64Array([1n]).buffer);
+  let answered: (() => void) | null = null;
+  loop.add(fd, EPOLLIN, {
+    onEpollEvent: () => {
+      while (c.read(fd, counter, 8n) > 0) { /* drain */ }
+      answered?.();
+    },
+  });
+  loop.start();
+  try {
+    for (let i = 0; i < 40; i++) {
+      // the client's next write waits for a timer, as a socket client waits for its I/O
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const done = new Promise<void>((resolve) => answered = resolve);
+      assert.equal(c.write(fd, one, 8n), 8);
+      await done;
+    }
+    // back-off 1, 2, 4, 8, 16 idle periods after each timed-out wait: at most 6 in 40 requests
+    assert.ok(loop.blockTimeouts >= 1, "the loop did block");
+    assert.ok(loop.blockTimeouts <= 6, `timed-out blocking waits: ${loop.blockTimeouts}`);
+  } finally {
+    loop.remove(fd);
+    await loop.close();
+    c.close(fd);
+  }
+});

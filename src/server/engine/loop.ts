@@ -87,6 +87,9 @@ export interface EpollLoopOptions {
   readonly afterEventsPhase?: { begin(): void; end(): void };
 }
 
+/** Most idle periods the loop waits off-thread after a blocking wait that timed out. */
+export const MAX_BLOCK_BACKOFF = 64;
+
 /** An epoll instance driving registered handlers, cooperating with the JS event loop. */
 export class EpollLoop {
   /** The epoll fd. */
@@ -105,8 +108,16 @@ export class EpollLoop {
   readonly #spinMs: number;
   readonly #blockMs: number;
   readonly #jsPending: () => boolean;
-  /** The last blocking wait returned events (else the next wait goes off-thread). */
-  #blockPaid = true;
+  /**
+   * Idle periods left to wait off-thread before the loop blocks on the JS thread again: 0 while
+   * blocking waits end with events; after one that timed out (nothing came: a quiet server, or a
+   * client in this isolate that cannot run while the thread is blocked) it doubles, up to
+   * {@linkcode MAX_BLOCK_BACKOFF}, so such a client pays one timed-out wait per that many idle
+   * periods, not one per request.
+   */
+  #blockSkip = 0;
+  #blockBackoff = 0;
+  #blockTimeouts = 0;
   readonly #onError: (error: unknown) => void;
   readonly #phase: { begin(): void; end(): void } | undefined;
   readonly #syncRounds: number;
@@ -153,6 +164,11 @@ export class EpollLoop {
         while (this.#c.read(wakeFd, drain, 8n) > 0) { /* drain the counter */ }
       },
     });
+  }
+
+  /** Blocking waits (`blockMs`) that timed out with nothing ready: for tests and diagnostics. */
+  get blockTimeouts(): number {
+    return this.#blockTimeouts;
   }
 
   /** Registers `handler` for `fd` with the `events` mask; throws on failure. */
@@ -275,23 +291,35 @@ export class EpollLoop {
       // a short spin first: the next request of a busy client usually comes within it, and
       // polling catches it without the wake-up latency of a sleeping thread
       this.#schedule();
-    } else if (this.#blockMs > 0 && this.#blockPaid && !this.#jsPending()) {
+    } else if (this.#blockMs > 0 && this.#blockSkip === 0 && !this.#jsPending()) {
       this.#block();
-    } else void this.#waitIdle();
+    } else {
+      if (this.#blockSkip > 0) this.#blockSkip--;
+      void this.#waitIdle();
+    }
   };
 
   /**
-   * Blocks on the JS thread for up to `blockMs` waiting for events, then yields. A wait that
-   * times out sends the next idle period off-thread, so a quiet server does not wake every
-   * millisecond and other JS work is never held back for long.
+   * Blocks on the JS thread for up to `blockMs` waiting for events and handles them; while each
+   * wait finds events and nothing asynchronous waits for a turn of the JS event loop, it waits
+   * again at once, up to `syncRounds` times, then yields. A wait that times out backs off (see
+   * `#blockSkip`): the next idle periods go off-thread, so a quiet server does not wake every
+   * `blockMs` and other JS work is never held back for long.
    */
   #block(): void {
-    let n = this.#c.epoll_wait(this.epfd, this.#syncEvents, this.#maxEvents, this.#blockMs);
-    if (n < 0) n = 0; // EINTR: treat as a timeout
-    this.#blockPaid = n > 0;
-    if (n > 0) {
+    for (let round = 1;; round++) {
+      let n = this.#c.epoll_wait(this.epfd, this.#syncEvents, this.#maxEvents, this.#blockMs);
+      if (n < 0) n = 0; // EINTR: treat as a timeout
+      if (n === 0) {
+        this.#blockTimeouts++;
+        this.#blockBackoff = Math.min(MAX_BLOCK_BACKOFF, Math.max(1, this.#blockBackoff * 2));
+        this.#blockSkip = this.#blockBackoff;
+        break;
+      }
+      this.#blockBackoff = 0;
       this.#dispatch(this.#syncView, n);
       this.#lastActive = performance.now();
+      if (round >= this.#syncRounds || this.#deferred.length > 0 || this.#jsPending()) break;
     }
     this.#schedule();
   }
@@ -314,7 +342,6 @@ export class EpollLoop {
     if (n > 0) this.#dispatch(this.#asyncView, n);
     this.#run(tasks);
     this.#lastActive = performance.now();
-    this.#blockPaid = true;
     this.#schedule();
   }
 
