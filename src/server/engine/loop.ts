@@ -66,9 +66,9 @@ export interface EpollLoopOptions {
   /**
    * When nothing is ready and no JS work the loop waits for is in flight (see `jsPending`),
    * block in epoll_wait on the JS thread for up to this long before going idle off-thread
-   * (default 0: off). Measured here: an off-thread wait costs ~80-160 µs of CPU per
-   * wake-up (thread hand-off and runtime wake), a blocking wait ~40 µs. Timers and other async
-   * work run between such waits, at most this much late.
+   * (default 0: off). Measured here: an off-thread wait costs ~80-160 µs of CPU per wake-up, a
+   * blocking wait ~40 µs. Timers and other async work run between such waits, at most this much
+   * late; a wait that times out backs off (1, 2, 4 ... 64 idle periods off-thread).
    */
   readonly blockMs?: number;
   /**

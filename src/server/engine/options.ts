@@ -66,10 +66,12 @@ export interface EngineOptions extends CommonServerOptions {
   /**
    * When no socket is ready, the spin is over and no app promise is pending, the loop may
    * block the JS thread in epoll_wait for up to this long before handing the wait to a worker
-   * thread (default 0: off). Measured on this 2-vCPU VM: a worker-thread wait costs ~80-160 µs
-   * of CPU per wake-up, a blocking one ~40 µs, so 1 ms cut user CPU per 4 MiB range by ~25%, but
-   * waking from it is slower than the spin (single-client 64 KiB ranges ran ~30% slower), and
-   * timers and other async work (the TLS server) run up to this much late.
+   * thread (default 0: off; 1 in the worker processes of `--workers` 2+, `WORKER_IDLE_WAIT`).
+   * Measured on this 2-vCPU VM: a worker-thread wait costs ~80-160 µs of CPU per wake-up, a
+   * blocking one ~40 µs, and no spin leaves the cores to sibling workers and clients (W2 with 2
+   * workers and the client on 2 cores: ~20% more requests), but waking from it is slower than the
+   * spin for a lone client (~20% on small requests), and timers and other async work (the TLS
+   * server) run up to this much late; a wait that times out backs off (see `EpollLoop`).
    */
   readonly blockMs?: number;
   /**
