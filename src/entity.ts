@@ -75,9 +75,7 @@ export interface EntityResponse {
 export interface PreparedFields {
   /** Fields on every response (e.g. CORS), validated, names lower-cased. */
   readonly base: readonly HeaderPair[];
-  /** `Cache-Control` on 200/206/304, or undefined. */
-  readonly cacheControl: string | undefined;
-  /** The `cache-control` field (prepared once), or undefined. */
+  /** The `cache-control` field sent on 200/206/304 (prepared once), or undefined. */
   readonly cacheControlField: HeaderPair | undefined;
   /** Content-Type overriding the entity's, or undefined. */
   readonly contentType: string | undefined;
@@ -148,15 +146,11 @@ export function prepareFields(options: EntityOptions): PreparedFields {
       const field = checkedField(name, value);
       if (!OWN_FIELDS.has(field[0])) base.push(prepareField(field[0], field[1]));
     }
-    const cacheControl = options.cacheControl === undefined
-      ? undefined
-      : checkedField("cache-control", options.cacheControl)[1];
     plan = {
       base,
-      cacheControl,
-      cacheControlField: cacheControl === undefined
+      cacheControlField: options.cacheControl === undefined
         ? undefined
-        : prepareField("cache-control", cacheControl),
+        : prepareField(...checkedField("cache-control", options.cacheControl)),
       contentType: options.contentType === undefined
         ? undefined
         : checkedField("content-type", options.contentType)[1],
