@@ -99,6 +99,13 @@ async function request(server: RunningServer, head: string, body?: Uint8Array) {
   return got.responses[0];
 }
 
+/** Connects to `server` and writes `text` (a request head, maybe more); returns the connection. */
+async function sendText(server: RunningServer, text: string): Promise<Deno.Conn> {
+  const conn = await connect(server);
+  await writeAll(conn, enc.encode(text));
+  return conn;
+}
+
 /** Reads a `GET` response head from `conn`; returns the bytes of body that came with it. */
 async function readHead(conn: Deno.Conn): Promise<{ head: string; rest: Uint8Array }> {
   const buf = new Uint8Array(64 * 1024);
@@ -226,10 +233,9 @@ for (const engine of ENGINES) {
         async () => {
           const rssBefore = rssOf(pid);
           let rssMax = rssBefore;
-          const conn = await connect(server);
-          await writeAll(
-            conn,
-            enc.encode("GET /media/big.bin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+          const conn = await sendText(
+            server,
+            "GET /media/big.bin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
           );
           const { head, rest } = await readHead(conn);
           assert.match(head, /^HTTP\/1\.1 200 /);
@@ -280,10 +286,9 @@ for (const engine of ENGINES) {
         // memory limit, ~64 MiB); buffering the file would grow with it instead
         const rssBefore = rssOf(pid);
         let rssMax = rssBefore;
-        const conn = await connect(server);
-        await writeAll(
-          conn,
-          enc.encode("GET /media/sparse.bin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+        const conn = await sendText(
+          server,
+          "GET /media/sparse.bin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
         );
         const { head, rest } = await readHead(conn);
         assert.match(head, new RegExp(`\r\ncontent-length: ${GIB}\r\n`, "i"));
@@ -370,33 +375,26 @@ for (const engine of ENGINES) {
       await t.step("aborts at every stage of downloads and uploads", async () => {
         const stages: Record<string, () => Promise<void>> = {
           "mid request line": async () => {
-            const conn = await connect(server);
-            await writeAll(conn, enc.encode("GET /media/bi"));
+            const conn = await sendText(server, "GET /media/bi");
             close(conn);
           },
           "mid head": async () => {
-            const conn = await connect(server);
-            await writeAll(conn, enc.encode("GET /media/big.bin HTTP/1.1\r\nHost: a\r\nRan"));
+            const conn = await sendText(server, "GET /media/big.bin HTTP/1.1\r\nHost: a\r\nRan");
             close(conn);
           },
           "head sent, response not read": async () => {
-            const conn = await connect(server);
-            await writeAll(conn, enc.encode("GET /media/big.bin HTTP/1.1\r\nHost: a\r\n\r\n"));
+            const conn = await sendText(server, "GET /media/big.bin HTTP/1.1\r\nHost: a\r\n\r\n");
             close(conn);
           },
           "mid body of a GET (one read)": async () => {
-            const conn = await connect(server);
-            await writeAll(conn, enc.encode("GET /media/big.bin HTTP/1.1\r\nHost: a\r\n\r\n"));
+            const conn = await sendText(server, "GET /media/big.bin HTTP/1.1\r\nHost: a\r\n\r\n");
             await conn.read(new Uint8Array(64 * 1024));
             close(conn);
           },
           "mid multipart range body": async () => {
-            const conn = await connect(server);
-            await writeAll(
-              conn,
-              enc.encode(
-                "GET /media/big.bin HTTP/1.1\r\nHost: a\r\nRange: bytes=0-9999999,20000000-29999999\r\n\r\n",
-              ),
+            const conn = await sendText(
+              server,
+              "GET /media/big.bin HTTP/1.1\r\nHost: a\r\nRange: bytes=0-9999999,20000000-29999999\r\n\r\n",
             );
             await conn.read(new Uint8Array(64 * 1024));
             close(conn);
@@ -409,54 +407,41 @@ for (const engine of ENGINES) {
             close(conn);
           },
           "unread GET body cut mid-way (the server drops it after the answer)": async () => {
-            const conn = await connect(server);
-            await writeAll(
-              conn,
-              enc.encode("GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n"),
+            const conn = await sendText(
+              server,
+              "GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n",
             );
             await writeAll(conn, fx.medium.subarray(0, 100_000));
             await readHead(conn);
             close(conn);
           },
           "upload head, no body": async () => {
-            const conn = await connect(server);
-            await writeAll(
-              conn,
-              enc.encode(
-                `PUT /media/live/cut-a.bin HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 100000\r\n\r\n`,
-              ),
+            const conn = await sendText(
+              server,
+              `PUT /media/live/cut-a.bin HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 100000\r\n\r\n`,
             );
             close(conn);
           },
           "mid Content-Length upload": async () => {
-            const conn = await connect(server);
-            await writeAll(
-              conn,
-              enc.encode(
-                `PUT /media/live/cut-b.bin HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 1000000\r\n\r\n`,
-              ),
+            const conn = await sendText(
+              server,
+              `PUT /media/live/cut-b.bin HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 1000000\r\n\r\n`,
             );
             await writeAll(conn, fx.medium.subarray(0, 300_000));
             close(conn);
           },
           "mid chunked upload": async () => {
-            const conn = await connect(server);
-            await writeAll(
-              conn,
-              enc.encode(
-                `PUT /media/live/cut-c.bin HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\n`,
-              ),
+            const conn = await sendText(
+              server,
+              `PUT /media/live/cut-c.bin HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\n`,
             );
             await writeAll(conn, fx.medium.subarray(0, 30_000));
             close(conn);
           },
           "mid upload with Expect: 100-continue, after the 100": async () => {
-            const conn = await connect(server);
-            await writeAll(
-              conn,
-              enc.encode(
-                `PUT /media/live/cut-d.bin HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n`,
-              ),
+            const conn = await sendText(
+              server,
+              `PUT /media/live/cut-d.bin HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n`,
             );
             const got = await conn.read(new Uint8Array(1024));
             assert.ok(got !== null && got > 0, "no 100 Continue");
